@@ -1,0 +1,146 @@
+// Package article defines the message feedd publishes to NATS JetStream: the Go type, its JSON
+// encoding, the subjects it is published on and the headers that go with it.
+//
+// Consumers may import this package alone: it depends on nothing else in feedd.
+package article
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"time"
+)
+
+// SchemaVersion is the version of the message body. It changes only when a field changes meaning
+// or disappears; new fields may be added without a change.
+const SchemaVersion = 1
+
+// Kind says why an article was published. It is the second token of the subject.
+type Kind string
+
+const (
+	// New is the first time a story is seen.
+	New Kind = "new"
+	// Duplicate is an article whose content duplicates one already published under another URL.
+	Duplicate Kind = "duplicate"
+	// Updated is a published article whose content changed materially (reserved).
+	Updated Kind = "updated"
+)
+
+// SubjectPrefix is the first token of every article subject.
+const SubjectPrefix = "articles"
+
+// Article is one published message. Every field is present in the JSON encoding, except
+// duplicate_of and similarity, which only duplicate events carry.
+type Article struct {
+	SchemaVersion      int       `json:"schema_version"`
+	ID                 string    `json:"id"`
+	URL                string    `json:"url"`
+	CanonicalURL       string    `json:"canonical_url"`
+	GUID               string    `json:"guid"`
+	FeedID             string    `json:"feed_id"`
+	FeedURL            string    `json:"feed_url"`
+	Source             string    `json:"source"`
+	Lang               string    `json:"lang"`
+	Title              string    `json:"title"`
+	Summary            string    `json:"summary"`
+	ContentText        string    `json:"content_text"`
+	ContentHTML        string    `json:"content_html"`
+	Authors            []string  `json:"authors"`
+	Categories         []string  `json:"categories"`
+	ImageURL           string    `json:"image_url"`
+	PublishedAt        time.Time `json:"published_at"`
+	PublishedAtGuessed bool      `json:"published_at_guessed"`
+	FetchedAt          time.Time `json:"fetched_at"`
+	DuplicateOf        string    `json:"duplicate_of,omitempty"`
+	Similarity         float64   `json:"similarity,omitempty"`
+	ClusterID          string    `json:"cluster_id"`
+}
+
+// Kind reports whether a is a new story or a duplicate of one already published.
+func (a *Article) Kind() Kind {
+	if a.DuplicateOf != "" {
+		return Duplicate
+	}
+	return New
+}
+
+// Subject returns the subject a is published on: articles.<kind>.<lang>.<feed_id>.
+func (a *Article) Subject() string {
+	return Subject(a.Kind(), a.Lang, a.FeedID)
+}
+
+// Subject returns articles.<kind>.<lang>.<feed_id>. An empty lang becomes "und" (undetermined,
+// as in BCP 47); characters that NATS does not allow in a token are replaced with '_'.
+func Subject(kind Kind, lang, feedID string) string {
+	if lang == "" {
+		lang = "und"
+	}
+	return SubjectPrefix + "." + string(kind) + "." + token(lang) + "." + token(feedID)
+}
+
+// token makes s safe as one NATS subject token.
+func token(s string) string {
+	if s == "" {
+		return "_"
+	}
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '.' || r == '*' || r == '>' || r <= ' ' || r == 0x7f:
+			return '_'
+		}
+		return r
+	}, strings.ToLower(s))
+}
+
+// ID returns the stable id of an article: the hex SHA-256 of its canonical URL; without a link, of
+// the feed id and GUID; without either, of the feed id and the normalised title and summary
+// (fallback). The parts are separated by a NUL byte, which none of them can contain.
+func ID(canonicalURL, feedID, guid, fallback string) string {
+	var s string
+	switch {
+	case canonicalURL != "":
+		s = canonicalURL
+	case guid != "":
+		s = feedID + "\x00" + guid
+	default:
+		s = feedID + "\x00" + fallback
+	}
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+// Header names of the published message, besides the CloudEvents ones.
+const (
+	HeaderMsgID       = "Nats-Msg-Id"
+	HeaderContentType = "Content-Type"
+	ContentType       = "application/json"
+)
+
+// CloudEvents binary-mode header names and values.
+const (
+	HeaderCESpecVersion = "ce-specversion"
+	HeaderCEID          = "ce-id"
+	HeaderCEType        = "ce-type"
+	HeaderCESource      = "ce-source"
+	HeaderCETime        = "ce-time"
+	CESpecVersion       = "1.0"
+)
+
+// EventType returns the CloudEvents type of an article of the given kind, for example
+// "feedd.article.new".
+func EventType(kind Kind) string { return "feedd.article." + string(kind) }
+
+// Headers returns the headers published with a: the message id, the content type and the
+// CloudEvents binary-mode attributes.
+func (a *Article) Headers() map[string]string {
+	return map[string]string{
+		HeaderMsgID:         a.ID,
+		HeaderContentType:   ContentType,
+		HeaderCESpecVersion: CESpecVersion,
+		HeaderCEID:          a.ID,
+		HeaderCEType:        EventType(a.Kind()),
+		HeaderCESource:      a.FeedURL,
+		HeaderCETime:        a.FetchedAt.UTC().Format(time.RFC3339),
+	}
+}

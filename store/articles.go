@@ -1,0 +1,204 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Article is the record of one article: the keys that identify a repeat or an exact-content
+// duplicate, and what the duplicate decision needs to point at the original.
+type Article struct {
+	ID           string // hex SHA-256 (the primary key)
+	FeedID       string
+	CanonicalURL string // may be ""; unique among articles when not
+	GUID         string // may be ""; unique within its feed when not
+	ContentKey   string // exact-content hash, may be ""
+	ClusterID    string // id of the first article of the story
+	DuplicateOf  string // id of the original; "" for a new article
+	Title        string
+	PublishedAt  time.Time // zero when unknown
+	FetchedAt    time.Time // required
+}
+
+// Ref points at a recorded article.
+type Ref struct {
+	ID          string
+	ClusterID   string
+	PublishedAt time.Time // zero when unknown
+}
+
+// Lookups of the duplicate decision. Each repeats its partial index's "<> ”" condition: SQLite
+// uses a partial index only for a query whose WHERE clause implies the index's.
+const (
+	queryHasURL = `SELECT EXISTS (
+	SELECT 1 FROM articles WHERE canonical_url = ? AND canonical_url <> '')`
+	queryHasGUID = `SELECT EXISTS (
+	SELECT 1 FROM articles WHERE feed_id = ? AND guid = ? AND guid <> '')`
+	// Ties on fetched_at go to the earlier insert (rowid), which the index order gives for free.
+	queryFindContent = `SELECT id, cluster_id, published_at FROM articles
+WHERE content_key = ? AND content_key <> '' AND fetched_at >= ?
+ORDER BY fetched_at, rowid
+LIMIT 1`
+)
+
+// HasURL reports whether an article with the canonical URL is recorded, from any feed. The
+// empty URL is never recorded.
+func (s *Store) HasURL(ctx context.Context, canonicalURL string) (bool, error) {
+	if canonicalURL == "" {
+		return false, nil
+	}
+	var ok bool
+	err := s.db.QueryRowContext(ctx, queryHasURL, canonicalURL).Scan(&ok)
+	if err != nil {
+		return false, fmt.Errorf("store: has url %q: %w", canonicalURL, classify(err))
+	}
+	return ok, nil
+}
+
+// HasGUID reports whether an article with the GUID is recorded for the feed. The empty GUID is
+// never recorded.
+func (s *Store) HasGUID(ctx context.Context, feedID, guid string) (bool, error) {
+	if guid == "" {
+		return false, nil
+	}
+	var ok bool
+	err := s.db.QueryRowContext(ctx, queryHasGUID, feedID, guid).Scan(&ok)
+	if err != nil {
+		return false, fmt.Errorf("store: has guid %q in feed %q: %w", guid, feedID, classify(err))
+	}
+	return ok, nil
+}
+
+// FindContent returns the first (oldest by fetch time) article with the content key fetched at
+// or after since: the original a duplicate points to. A zero since means no lower bound. The
+// empty key matches nothing.
+func (s *Store) FindContent(ctx context.Context, key string, since time.Time) (Ref, bool, error) {
+	if key == "" {
+		return Ref{}, false, nil
+	}
+	var (
+		ref       Ref
+		published sql.NullInt64
+	)
+	err := s.db.QueryRowContext(ctx, queryFindContent, key, sinceMillis(since)).
+		Scan(&ref.ID, &ref.ClusterID, &published)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Ref{}, false, nil
+	}
+	if err != nil {
+		return Ref{}, false, fmt.Errorf("store: find content %q: %w", key, classify(err))
+	}
+	ref.PublishedAt = fromMillis(published)
+	return ref, true, nil
+}
+
+// Insert records the article and queues its message in one transaction, and returns the
+// message's outbox sequence number. Either both are recorded or, on any error, neither.
+//
+// When the article's id, canonical URL or (feed, GUID) is already recorded, the error wraps
+// [ErrExists]. The message's MsgID must be unique among the outbox rows; its Seq, Attempts and
+// LastError are ignored, and a zero CreatedAt is replaced by the current time.
+func (s *Store) Insert(ctx context.Context, a Article, m Message) (seq int64, err error) {
+	if err := validateInsert(a, m); err != nil {
+		return 0, fmt.Errorf("store: insert article %q: %w", a.ID, err)
+	}
+	header, err := encodeHeader(m.Header)
+	if err != nil {
+		return 0, fmt.Errorf("store: insert article %s: message header: %w", a.ID, err)
+	}
+	createdAt := m.CreatedAt
+	if createdAt.IsZero() {
+		createdAt = time.Now()
+	}
+	data := m.Data
+	if data == nil {
+		data = []byte{} // NOT NULL column: an empty body is an empty blob
+	}
+
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `
+INSERT INTO articles (id, feed_id, canonical_url, guid, content_key, cluster_id, duplicate_of,
+	title, published_at, fetched_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			a.ID, a.FeedID, a.CanonicalURL, a.GUID, a.ContentKey, a.ClusterID, a.DuplicateOf,
+			a.Title, millis(a.PublishedAt), a.FetchedAt.UnixMilli())
+		if msg, ok := isUnique(err); ok {
+			return fmt.Errorf("%s: %w", conflict(msg, a), ErrExists)
+		}
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `
+INSERT INTO outbox (msg_id, subject, header, data, created_at) VALUES (?, ?, ?, ?, ?)`,
+			m.MsgID, m.Subject, header, data, createdAt.UnixMilli())
+		if _, ok := isUnique(err); ok {
+			return fmt.Errorf("outbox message id %q already queued: %w", m.MsgID, err)
+		}
+		if err != nil {
+			return fmt.Errorf("outbox: %w", err)
+		}
+		seq, err = res.LastInsertId()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: insert article %s: %w", a.ID, classify(err))
+	}
+	return seq, nil
+}
+
+// validateInsert checks the fields Insert requires.
+func validateInsert(a Article, m Message) error {
+	switch {
+	case a.ID == "":
+		return errors.New("id is empty")
+	case a.FeedID == "":
+		return errors.New("feed id is empty")
+	case a.FetchedAt.IsZero():
+		return errors.New("fetched at is zero")
+	case m.MsgID == "":
+		return errors.New("message id is empty")
+	case m.Subject == "":
+		return errors.New("message subject is empty")
+	}
+	return nil
+}
+
+// conflict names the key of a that SQLite's UNIQUE constraint message points at.
+func conflict(msg string, a Article) string {
+	switch {
+	case strings.Contains(msg, "articles.canonical_url"):
+		return fmt.Sprintf("canonical url %q", a.CanonicalURL)
+	case strings.Contains(msg, "articles.guid"):
+		return fmt.Sprintf("guid %q in feed %q", a.GUID, a.FeedID)
+	default:
+		return "same id"
+	}
+}
+
+// encodeHeader stores a header as a JSON object; an empty header is "{}".
+func encodeHeader(h map[string]string) (string, error) {
+	if len(h) == 0 {
+		return "{}", nil
+	}
+	b, err := json.Marshal(h)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+// Counts returns the number of recorded articles and of unsent outbox messages.
+func (s *Store) Counts(ctx context.Context) (articles, pending int64, err error) {
+	err = s.db.QueryRowContext(ctx, `
+SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM outbox WHERE sent_at IS NULL)`).
+		Scan(&articles, &pending)
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: counts: %w", classify(err))
+	}
+	return articles, pending, nil
+}

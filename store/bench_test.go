@@ -1,0 +1,57 @@
+package store
+
+import (
+	"testing"
+)
+
+func BenchmarkInsert(b *testing.B) {
+	s := openTest(b)
+	i := 0
+	for b.Loop() {
+		a, m := testArticle(i)
+		if _, err := s.Insert(b.Context(), a, m); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+func BenchmarkHasURL(b *testing.B) {
+	s := openTest(b)
+	const n = 10_000
+	// Fill in one transaction: the benchmark is about the lookup.
+	tx, err := s.db.BeginTx(b.Context(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range n {
+		a, _ := testArticle(i)
+		if _, err := tx.ExecContext(b.Context(),
+			`INSERT INTO articles (id, feed_id, canonical_url, guid, fetched_at) VALUES (?, ?, ?, ?, ?)`,
+			a.ID, a.FeedID, a.CanonicalURL, a.GUID, a.FetchedAt.UnixMilli()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	urls := make([]string, 0, 2*n)
+	for i := range 2 * n { // half recorded, half not
+		a, _ := testArticle(i)
+		urls = append(urls, a.CanonicalURL)
+	}
+	i, hits := 0, 0
+	for b.Loop() {
+		ok, err := s.HasURL(b.Context(), urls[i%len(urls)])
+		if err != nil {
+			b.Fatal(err)
+		}
+		if ok {
+			hits++
+		}
+		i++
+	}
+	if i >= len(urls) && hits == 0 {
+		b.Fatal("no lookup found a recorded url")
+	}
+}

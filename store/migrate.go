@@ -1,0 +1,102 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// migrations are applied in order; after migration i the schema version (PRAGMA user_version)
+// is i+1. Append new migrations; never edit or reorder applied ones.
+var migrations = []string{
+	// 1: feeds, articles with their dedupe keys, outbox.
+	`
+CREATE TABLE feeds (
+	id                   TEXT PRIMARY KEY,
+	url                  TEXT NOT NULL,
+	etag                 TEXT NOT NULL DEFAULT '',
+	last_modified        TEXT NOT NULL DEFAULT '',
+	last_poll_at         INTEGER, -- unix ms UTC; NULL when never
+	last_success_at      INTEGER,
+	next_poll_at         INTEGER,
+	last_status          INTEGER NOT NULL DEFAULT 0,
+	last_error           TEXT NOT NULL DEFAULT '',
+	error_class          TEXT NOT NULL DEFAULT '',
+	consecutive_failures INTEGER NOT NULL DEFAULT 0,
+	items                INTEGER NOT NULL DEFAULT 0
+) STRICT;
+
+CREATE TABLE articles (
+	id            TEXT PRIMARY KEY,
+	feed_id       TEXT NOT NULL,
+	canonical_url TEXT NOT NULL DEFAULT '',
+	guid          TEXT NOT NULL DEFAULT '',
+	content_key   TEXT NOT NULL DEFAULT '',
+	cluster_id    TEXT NOT NULL DEFAULT '',
+	duplicate_of  TEXT NOT NULL DEFAULT '',
+	title         TEXT NOT NULL DEFAULT '',
+	published_at  INTEGER,          -- unix ms UTC; NULL when unknown
+	fetched_at    INTEGER NOT NULL  -- unix ms UTC
+) STRICT;
+
+-- Repeats: a canonical URL in any feed, a GUID within its feed. Empty keys are not keys.
+CREATE UNIQUE INDEX articles_canonical_url ON articles (canonical_url) WHERE canonical_url <> '';
+CREATE UNIQUE INDEX articles_feed_guid ON articles (feed_id, guid) WHERE guid <> '';
+-- Exact-content duplicates: the oldest article with a key within a time window.
+CREATE INDEX articles_content_key ON articles (content_key, fetched_at) WHERE content_key <> '';
+
+CREATE TABLE outbox (
+	seq        INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused, even after pruning
+	msg_id     TEXT NOT NULL UNIQUE,
+	subject    TEXT NOT NULL,
+	header     TEXT NOT NULL DEFAULT '{}', -- JSON object of string values
+	data       BLOB NOT NULL,
+	created_at INTEGER NOT NULL, -- unix ms UTC
+	attempts   INTEGER NOT NULL DEFAULT 0,
+	last_error TEXT NOT NULL DEFAULT '',
+	sent_at    INTEGER           -- unix ms UTC; NULL while unsent
+) STRICT;
+
+CREATE INDEX outbox_unsent ON outbox (seq) WHERE sent_at IS NULL;
+CREATE INDEX outbox_sent ON outbox (sent_at) WHERE sent_at IS NOT NULL;
+`,
+}
+
+// migrate applies the migrations the database lacks, each in its own transaction together with
+// the version bump, so a failed migration leaves the previous version intact.
+func (s *Store) migrate(ctx context.Context) error {
+	for {
+		err := s.write(ctx, func(tx *sql.Tx) error {
+			// Read the version inside the (immediate) transaction: a second process opening
+			// the same new file waits here instead of applying the same migration twice.
+			var v int
+			if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+				return fmt.Errorf("read schema version: %w", err)
+			}
+			switch {
+			case v > len(migrations):
+				return fmt.Errorf("schema version %d is newer than this build knows (%d)", v, len(migrations))
+			case v == len(migrations):
+				return errUpToDate
+			}
+			if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+				return fmt.Errorf("migration %d: %w", v+1, err)
+			}
+			// PRAGMA takes no bound parameters; v+1 is an int we computed.
+			if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
+				return fmt.Errorf("migration %d: set schema version: %w", v+1, err)
+			}
+			return nil
+		})
+		if errors.Is(err, errUpToDate) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// errUpToDate ends the migration loop; it never leaves the package.
+var errUpToDate = errors.New("schema up to date")

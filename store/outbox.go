@@ -1,0 +1,149 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Message is one outbox row: a message waiting to be published, until JetStream acknowledges it.
+type Message struct {
+	Seq       int64 // assigned by Insert: strictly increasing, never reused
+	MsgID     string
+	Subject   string
+	Header    map[string]string // stored as a JSON object
+	Data      []byte
+	CreatedAt time.Time
+	Attempts  int    // failed publish attempts so far
+	LastError string // error of the last failed attempt
+}
+
+// Outbox queries; the sent_at conditions select the partial indexes outbox_unsent and
+// outbox_sent.
+const (
+	queryPending = `SELECT seq, msg_id, subject, header, data, created_at, attempts, last_error
+FROM outbox
+WHERE sent_at IS NULL AND seq > ?
+ORDER BY seq
+LIMIT ?`
+	queryPruneSent = `DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?`
+	queryDepth     = `SELECT count(*) FROM outbox WHERE sent_at IS NULL`
+)
+
+// Pending returns up to limit unsent messages with a sequence number above afterSeq, in
+// sequence order. Page through the outbox by passing the last Seq returned as afterSeq.
+func (s *Store) Pending(ctx context.Context, afterSeq int64, limit int) ([]Message, error) {
+	if limit <= 0 {
+		return nil, fmt.Errorf("store: pending: limit %d is not positive", limit)
+	}
+	rows, err := s.db.QueryContext(ctx, queryPending, afterSeq, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: pending: %w", classify(err))
+	}
+	defer rows.Close()
+	msgs := make([]Message, 0, min(limit, 256))
+	for rows.Next() {
+		var (
+			m       Message
+			header  string
+			created int64
+		)
+		if err := rows.Scan(&m.Seq, &m.MsgID, &m.Subject, &header, &m.Data, &created,
+			&m.Attempts, &m.LastError); err != nil {
+			return nil, fmt.Errorf("store: pending: %w", classify(err))
+		}
+		if header != "{}" {
+			if err := json.Unmarshal([]byte(header), &m.Header); err != nil {
+				return nil, fmt.Errorf("store: pending: message %d header %q: %w", m.Seq, header, err)
+			}
+		}
+		m.CreatedAt = time.UnixMilli(created).UTC()
+		msgs = append(msgs, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: pending: %w", classify(err))
+	}
+	return msgs, nil
+}
+
+// MarkSent records the messages as sent at the given time, in one transaction; they leave
+// Pending. Sequence numbers that are unknown or already sent are skipped.
+func (s *Store) MarkSent(ctx context.Context, seqs []int64, at time.Time) error {
+	if at.IsZero() {
+		return errors.New("store: mark sent: time is zero")
+	}
+	err := s.eachSeq(ctx, seqs,
+		`UPDATE outbox SET sent_at = ? WHERE seq = ? AND sent_at IS NULL`, at.UnixMilli())
+	if err != nil {
+		return fmt.Errorf("store: mark sent %d messages: %w", len(seqs), classify(err))
+	}
+	return nil
+}
+
+// RecordFailure counts a failed publish attempt for each unsent message and keeps errMsg as its
+// last error, in one transaction.
+func (s *Store) RecordFailure(ctx context.Context, seqs []int64, errMsg string) error {
+	err := s.eachSeq(ctx, seqs,
+		`UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE seq = ? AND sent_at IS NULL`,
+		errMsg)
+	if err != nil {
+		return fmt.Errorf("store: record failure of %d messages: %w", len(seqs), classify(err))
+	}
+	return nil
+}
+
+// eachSeq runs the statement once per sequence number, in one write transaction. The statement
+// takes arg then the sequence number.
+func (s *Store) eachSeq(ctx context.Context, seqs []int64, query string, arg any) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, query)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, seq := range seqs {
+			if _, err := stmt.ExecContext(ctx, arg, seq); err != nil {
+				return fmt.Errorf("message %d: %w", seq, err)
+			}
+		}
+		return nil
+	})
+}
+
+// OutboxDepth returns the number of unsent messages.
+func (s *Store) OutboxDepth(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.db.QueryRowContext(ctx, queryDepth).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: outbox depth: %w", classify(err))
+	}
+	return n, nil
+}
+
+// PruneSent deletes the messages sent before the given time and returns how many it deleted.
+// Unsent messages are never deleted.
+func (s *Store) PruneSent(ctx context.Context, before time.Time) (int64, error) {
+	if before.IsZero() {
+		return 0, nil
+	}
+	var n int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, queryPruneSent, before.UnixMilli())
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: prune messages sent before %s: %w",
+			before.UTC().Format(time.RFC3339), classify(err))
+	}
+	return n, nil
+}

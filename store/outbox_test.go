@@ -1,0 +1,217 @@
+package store
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fill inserts n articles and returns their outbox sequence numbers.
+func fill(t *testing.T, s *Store, n int) []int64 {
+	t.Helper()
+	seqs := make([]int64, n)
+	for i := range n {
+		a, m := testArticle(i)
+		seqs[i] = mustInsert(t, s, a, m)
+	}
+	return seqs
+}
+
+func pendingSeqs(t *testing.T, s *Store, after int64, limit int) []int64 {
+	t.Helper()
+	msgs, err := s.Pending(t.Context(), after, limit)
+	if err != nil {
+		t.Fatalf("Pending(%d, %d): %v", after, limit, err)
+	}
+	seqs := make([]int64, 0, len(msgs))
+	for _, m := range msgs {
+		seqs = append(seqs, m.Seq)
+	}
+	return seqs
+}
+
+func TestPendingPaging(t *testing.T) {
+	s := openTest(t)
+	seqs := fill(t, s, 7)
+	tests := []struct {
+		name  string
+		after int64
+		limit int
+		want  []int64
+	}{
+		{"first page", 0, 3, seqs[0:3]},
+		{"second page", seqs[2], 3, seqs[3:6]},
+		{"last page", seqs[5], 3, seqs[6:7]},
+		{"past the end", seqs[6], 3, []int64{}},
+		{"all", 0, 100, seqs},
+		{"negative after", -5, 1, seqs[0:1]},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := pendingSeqs(t, s, tt.after, tt.limit); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+	for _, limit := range []int{0, -1} {
+		if _, err := s.Pending(t.Context(), 0, limit); err == nil {
+			t.Errorf("Pending(0, %d) = nil error, want one", limit)
+		}
+	}
+}
+
+func TestMarkSent(t *testing.T) {
+	s := openTest(t)
+	ctx := t.Context()
+	seqs := fill(t, s, 5)
+
+	if err := s.MarkSent(ctx, []int64{seqs[1], seqs[3], 9999}, base); err != nil {
+		t.Fatalf("MarkSent: %v", err)
+	}
+	if got, want := pendingSeqs(t, s, 0, 10), []int64{seqs[0], seqs[2], seqs[4]}; !reflect.DeepEqual(got, want) {
+		t.Errorf("got pending %v, want %v", got, want)
+	}
+	depth, err := s.OutboxDepth(ctx)
+	if err != nil || depth != 3 {
+		t.Errorf("OutboxDepth = %d, %v; want 3", depth, err)
+	}
+	if err := s.MarkSent(ctx, nil, base); err != nil {
+		t.Errorf("MarkSent(nil) = %v, want nil", err)
+	}
+	if err := s.MarkSent(ctx, seqs[:1], time.Time{}); err == nil {
+		t.Error("MarkSent at the zero time = nil error, want one")
+	}
+	// Marking again keeps the first send time: a later prune must not see it as newer.
+	if err := s.MarkSent(ctx, []int64{seqs[1]}, base.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.PruneSent(ctx, base.Add(time.Millisecond)); err != nil || n != 2 {
+		t.Errorf("PruneSent = %d, %v; want 2", n, err)
+	}
+}
+
+func TestPruneSent(t *testing.T) {
+	s := openTest(t)
+	ctx := t.Context()
+	seqs := fill(t, s, 4)
+	if err := s.MarkSent(ctx, seqs[0:1], base); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkSent(ctx, seqs[1:2], base.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		before time.Time
+		want   int64
+	}{
+		{"zero time prunes nothing", time.Time{}, 0},
+		{"bound is exclusive", base, 0},
+		{"older one", base.Add(time.Minute), 1},
+		{"again: nothing left that old", base.Add(time.Minute), 0},
+		{"everything sent; unsent kept", base.Add(48 * time.Hour), 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n, err := s.PruneSent(ctx, tt.before)
+			if err != nil || n != tt.want {
+				t.Errorf("got %d, %v; want %d", n, err, tt.want)
+			}
+		})
+	}
+	if got, want := pendingSeqs(t, s, 0, 10), seqs[2:]; !reflect.DeepEqual(got, want) {
+		t.Errorf("got pending %v, want %v", got, want)
+	}
+}
+
+func TestSeqNeverReused(t *testing.T) {
+	s := openTest(t)
+	ctx := t.Context()
+	seqs := fill(t, s, 3)
+	if err := s.MarkSent(ctx, seqs, base); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.PruneSent(ctx, base.Add(time.Second)); err != nil || n != 3 {
+		t.Fatalf("PruneSent = %d, %v; want 3", n, err)
+	}
+	a, m := testArticle(100)
+	if seq := mustInsert(t, s, a, m); seq <= seqs[2] {
+		t.Errorf("got seq %d after pruning up to %d, want a larger one", seq, seqs[2])
+	}
+}
+
+func TestRecordFailure(t *testing.T) {
+	s := openTest(t)
+	ctx := t.Context()
+	seqs := fill(t, s, 3)
+	if err := s.RecordFailure(ctx, seqs[:2], "nats: timeout"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordFailure(ctx, seqs[1:2], "nats: no responders"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkSent(ctx, seqs[2:], base); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordFailure(ctx, seqs[2:], "too late"); err != nil { // sent: unchanged
+		t.Fatal(err)
+	}
+	msgs, err := s.Pending(ctx, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type state struct {
+		attempts int
+		lastErr  string
+	}
+	var got []state
+	for _, m := range msgs {
+		got = append(got, state{m.Attempts, m.LastError})
+	}
+	want := []state{{1, "nats: timeout"}, {2, "nats: no responders"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+	if err := s.RecordFailure(ctx, nil, "x"); err != nil {
+		t.Errorf("RecordFailure(nil) = %v, want nil", err)
+	}
+}
+
+func TestOutboxDepthAndCounts(t *testing.T) {
+	s := openTest(t)
+	ctx := t.Context()
+	if d, err := s.OutboxDepth(ctx); err != nil || d != 0 {
+		t.Errorf("empty OutboxDepth = %d, %v; want 0", d, err)
+	}
+	seqs := fill(t, s, 4)
+	if err := s.MarkSent(ctx, seqs[:3], base); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := s.OutboxDepth(ctx); err != nil || d != 1 {
+		t.Errorf("OutboxDepth = %d, %v; want 1", d, err)
+	}
+	if _, err := s.PruneSent(ctx, base.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	// Pruning the outbox keeps the articles: repeats are still recognised.
+	if arts, pend := counts(t, s); arts != 4 || pend != 1 {
+		t.Errorf("got %d articles, %d pending; want 4, 1", arts, pend)
+	}
+}
+
+func TestClosedStoreErrors(t *testing.T) {
+	s, err := Open(t.Context(), t.TempDir()+"/feedd.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(t.Context()); err == nil || !strings.Contains(err.Error(), "feedd.db") {
+		t.Errorf("Ping after Close = %v, want an error naming the file", err)
+	}
+	if _, err := s.OutboxDepth(t.Context()); err == nil {
+		t.Error("OutboxDepth after Close = nil error, want one")
+	}
+}
