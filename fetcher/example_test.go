@@ -1,0 +1,46 @@
+package fetcher_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"time"
+
+	"github.com/feedd/feedd/fetcher"
+)
+
+func ExampleFetcher_Fetch() {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("If-None-Match") == `"v1"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("ETag", `"v1"`)
+		w.Header().Set("Content-Type", "application/rss+xml; charset=utf-8")
+		fmt.Fprint(w, `<rss version="2.0"><channel><title>أخبار</title>`+
+			`<item><title>خبر عاجل</title><link>https://example.com/1</link></item></channel></rss>`)
+	}))
+	defer srv.Close()
+
+	f := fetcher.New(fetcher.Options{Timeout: 10 * time.Second})
+	ctx := context.Background()
+
+	res, err := f.Fetch(ctx, fetcher.Request{URL: srv.URL})
+	if err != nil {
+		fmt.Println(fetcher.ClassOf(err), err)
+		return
+	}
+	fmt.Println(res.Feed.Title, len(res.Feed.Items), res.Feed.Items[0].Title, res.Charset)
+
+	// The next poll sends the validators back.
+	res, err = f.Fetch(ctx, fetcher.Request{URL: srv.URL, ETag: res.ETag, LastModified: res.LastModified})
+	if err != nil {
+		fmt.Println(fetcher.ClassOf(err), err)
+		return
+	}
+	fmt.Println("not modified:", res.NotModified)
+	// Output:
+	// أخبار 1 خبر عاجل utf-8
+	// not modified: true
+}

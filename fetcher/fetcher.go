@@ -1,0 +1,252 @@
+// Package fetcher fetches one feed and parses it: conditional GET, redirects, size and time
+// limits, gzip, charset resolution and gofeed parsing. It knows nothing of duplicates, storage or
+// NATS.
+//
+// A Fetcher is safe for concurrent use. Every failure is an *Error whose Class tells the caller
+// whether to retry, back off or give up; ClassOf extracts it.
+package fetcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/mmcdole/gofeed"
+)
+
+// Defaults for zero Options fields.
+const (
+	DefaultTimeout      = 20 * time.Second
+	DefaultMaxBody      = 16 << 20
+	DefaultMaxItems     = 1000
+	DefaultUserAgent    = "feedd (+https://github.com/feedd/feedd)"
+	DefaultMaxRedirects = 5
+)
+
+// acceptHeader asks for feeds first, and takes anything.
+const acceptHeader = "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5"
+
+// Options configure a Fetcher. Zero fields take the defaults.
+type Options struct {
+	Timeout      time.Duration     // whole-fetch deadline, body read included; default 20s
+	MaxBody      int64             // max body bytes after decompression; default 16 MiB
+	MaxItems     int               // items kept per feed, the first in document order; default 1000
+	UserAgent    string            // default DefaultUserAgent
+	MaxRedirects int               // default 5; negative: follow none
+	Transport    http.RoundTripper // default: a tuned clone of http.DefaultTransport
+}
+
+// Fetcher fetches and parses feeds. Create it with New.
+type Fetcher struct {
+	opts   Options
+	client *http.Client
+}
+
+// New returns a Fetcher with the given options, defaults filled in.
+func New(o Options) *Fetcher {
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.MaxBody <= 0 {
+		o.MaxBody = DefaultMaxBody
+	}
+	if o.MaxItems <= 0 {
+		o.MaxItems = DefaultMaxItems
+	}
+	if o.UserAgent == "" {
+		o.UserAgent = DefaultUserAgent
+	}
+	switch {
+	case o.MaxRedirects == 0:
+		o.MaxRedirects = DefaultMaxRedirects
+	case o.MaxRedirects < 0:
+		o.MaxRedirects = 0
+	}
+	if o.Transport == nil {
+		o.Transport = newTransport(o.Timeout)
+	}
+	f := &Fetcher{opts: o}
+	f.client = &http.Client{Transport: o.Transport, CheckRedirect: f.checkRedirect}
+	return f
+}
+
+// newTransport clones http.DefaultTransport (proxy from the environment, HTTP/2) with timeouts
+// suited to polling many hosts.
+func newTransport(timeout time.Duration) *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = (&net.Dialer{Timeout: min(10*time.Second, timeout), KeepAlive: 30 * time.Second}).DialContext
+	t.TLSHandshakeTimeout = min(10*time.Second, timeout)
+	t.ResponseHeaderTimeout = timeout
+	t.ExpectContinueTimeout = time.Second
+	t.MaxIdleConns = 100
+	t.MaxIdleConnsPerHost = 2
+	t.IdleConnTimeout = 90 * time.Second
+	t.ForceAttemptHTTP2 = true
+	t.DisableCompression = true // Fetch asks for gzip itself, to count decompressed bytes
+	return t
+}
+
+// Request names a feed and the validators of its previous 200 response.
+type Request struct {
+	URL          string // http, https or file URL
+	ETag         string // from the previous 200, sent as If-None-Match
+	LastModified string // from the previous 200, sent as If-Modified-Since
+}
+
+// Result is a fetched feed, or the news that it has not changed.
+type Result struct {
+	Feed         *gofeed.Feed // nil when NotModified
+	NotModified  bool         // 304, or an unchanged file
+	StatusCode   int          // 0 for file URLs
+	ETag         string       // to send next time; the previous one on a 304 without it
+	LastModified string       // likewise; a file's modification time
+	URL          string       // the URL finally fetched, after redirects
+	MovedTo      string       // the new URL after a chain of only 301/308 redirects, else ""
+	Header       http.Header  // response headers (Cache-Control, Expires, Retry-After...); nil for files
+	Charset      string       // the charset the body was decoded from, e.g. "utf-8", "windows-1256"
+	Replaced     int          // U+FFFD introduced by decoding bytes invalid in that charset
+	Warnings     []string     // charset declarations that were ignored, and why
+	Bytes        int64        // body size after decompression, before charset decoding
+	FetchedAt    time.Time    // when the response arrived (UTC)
+}
+
+// Fetch fetches and parses one feed within the Timeout. It returns a Result with NotModified set,
+// and no error, when the server answers 304 or a file is unchanged. Every error is an *Error.
+func (f *Fetcher) Fetch(ctx context.Context, req Request) (*Result, error) {
+	u, err := url.Parse(req.URL)
+	if err != nil {
+		return nil, &Error{Class: ClassRequest, URL: req.URL, Err: fmt.Errorf("parse url: %w", err)}
+	}
+	ctx, cancel := context.WithTimeout(ctx, f.opts.Timeout)
+	defer cancel()
+	switch strings.ToLower(u.Scheme) {
+	case "http", "https":
+		if u.Host == "" {
+			return nil, &Error{Class: ClassRequest, URL: req.URL, Err: errors.New("url has no host")}
+		}
+		return f.fetchHTTP(ctx, u, req)
+	case "file":
+		return f.fetchFile(ctx, u, req)
+	default:
+		return nil, &Error{Class: ClassRequest, URL: req.URL, Err: fmt.Errorf("unsupported url scheme %q", u.Scheme)}
+	}
+}
+
+func (f *Fetcher) fetchHTTP(ctx context.Context, u *url.URL, req Request) (*Result, error) {
+	fail := func(class Class, err error) (*Result, error) {
+		return nil, &Error{Class: class, URL: req.URL, Err: err}
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return fail(ClassRequest, fmt.Errorf("build request: %w", err))
+	}
+	hreq.Header.Set("User-Agent", f.opts.UserAgent)
+	hreq.Header.Set("Accept", acceptHeader)
+	hreq.Header.Set("Accept-Encoding", "gzip")
+	if req.ETag != "" {
+		hreq.Header.Set("If-None-Match", req.ETag)
+	}
+	if req.LastModified != "" {
+		hreq.Header.Set("If-Modified-Since", req.LastModified)
+	}
+
+	resp, err := f.client.Do(hreq)
+	if err != nil {
+		return fail(classify(ctx, err), err)
+	}
+	defer resp.Body.Close()
+
+	res := &Result{
+		StatusCode:   resp.StatusCode,
+		ETag:         resp.Header.Get("ETag"),
+		LastModified: resp.Header.Get("Last-Modified"),
+		URL:          resp.Request.URL.String(),
+		MovedTo:      movedTo(resp),
+		Header:       resp.Header,
+		FetchedAt:    time.Now().UTC(),
+	}
+
+	switch {
+	case resp.StatusCode == http.StatusNotModified:
+		res.NotModified = true
+		if res.ETag == "" {
+			res.ETag = req.ETag
+		}
+		if res.LastModified == "" {
+			res.LastModified = req.LastModified
+		}
+		return res, nil
+	case resp.StatusCode < 200 || resp.StatusCode > 299:
+		e := &Error{Class: ClassHTTPStatus, URL: req.URL, StatusCode: resp.StatusCode, Err: &statusError{code: resp.StatusCode}}
+		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+			e.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), time.Now())
+		}
+		// Let the connection be reused when the error page is short.
+		_, _ = io.CopyN(io.Discard, resp.Body, 4096)
+		return nil, e
+	}
+
+	contentEncoding := resp.Header.Get("Content-Encoding")
+	if resp.ContentLength > f.opts.MaxBody && contentEncoding == "" {
+		return fail(ClassTooLarge, fmt.Errorf("content length %d is over the limit of %d bytes", resp.ContentLength, f.opts.MaxBody))
+	}
+	body, err := readBody(resp.Body, contentEncoding, f.opts.MaxBody)
+	if err != nil {
+		return fail(classify(ctx, err), fmt.Errorf("read body: %w", err))
+	}
+	return f.finish(res, body, resp.Header.Get("Content-Type"), req.URL)
+}
+
+// finish parses body into res.
+func (f *Fetcher) finish(res *Result, body []byte, contentType, rawURL string) (*Result, error) {
+	res.Bytes = int64(len(body))
+	p, err := parse(body, contentType, f.opts.MaxItems)
+	if err != nil {
+		e := err.(*Error)
+		e.URL = rawURL
+		return nil, e
+	}
+	res.Feed = p.feed
+	res.Charset = p.dec.charset
+	res.Replaced = p.dec.replaced
+	res.Warnings = p.dec.warnings
+	return res, nil
+}
+
+// checkRedirect limits the number of redirects, refuses loops and non-HTTP targets.
+func (f *Fetcher) checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) > f.opts.MaxRedirects {
+		return &redirectError{msg: fmt.Sprintf("stopped after %d redirects", f.opts.MaxRedirects)}
+	}
+	if s := req.URL.Scheme; s != "http" && s != "https" {
+		return &redirectError{msg: fmt.Sprintf("redirect to unsupported scheme %q", s)}
+	}
+	target := req.URL.String()
+	for _, v := range via {
+		if v.URL.String() == target {
+			return &redirectError{msg: fmt.Sprintf("redirect loop at %s", target)}
+		}
+	}
+	return nil
+}
+
+// movedTo returns the final URL when the response was reached through redirects that were all
+// permanent (301, 308), else "".
+func movedTo(resp *http.Response) string {
+	r := resp.Request
+	if r.Response == nil {
+		return ""
+	}
+	for ; r.Response != nil; r = r.Response.Request {
+		if c := r.Response.StatusCode; c != http.StatusMovedPermanently && c != http.StatusPermanentRedirect {
+			return ""
+		}
+	}
+	return resp.Request.URL.String()
+}

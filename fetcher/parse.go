@@ -1,0 +1,80 @@
+package fetcher
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"github.com/mmcdole/gofeed"
+)
+
+var (
+	errEmptyBody = errors.New("empty body")
+	errHTML      = errors.New("body is an HTML page, not a feed")
+)
+
+// parsed is a body decoded and parsed.
+type parsed struct {
+	feed *gofeed.Feed
+	dec  decoded
+}
+
+// parse resolves the charset of body, repairs what can be repaired, and parses it with gofeed,
+// keeping at most maxItems items. Its error is an *Error without URL, of class ClassNotFeed or
+// ClassParse.
+func parse(body []byte, contentType string, maxItems int) (parsed, error) {
+	dec := decodeBody(body, contentType)
+	p := parsed{dec: dec}
+	trimmed := bytes.TrimSpace(dec.text)
+	if len(trimmed) == 0 {
+		return p, &Error{Class: ClassNotFeed, Err: errEmptyBody}
+	}
+	if looksHTML(trimmed) {
+		return p, &Error{Class: ClassNotFeed, Err: errHTML}
+	}
+	feed, err := parseFeed(trimmed)
+	if err != nil {
+		if errors.Is(err, gofeed.ErrFeedTypeNotDetected) {
+			return p, &Error{Class: ClassNotFeed, Err: fmt.Errorf("parse feed: %w", err)}
+		}
+		return p, &Error{Class: ClassParse, Err: fmt.Errorf("parse feed: %w", err)}
+	}
+	if feed == nil {
+		return p, &Error{Class: ClassParse, Err: errors.New("parse feed: no feed")}
+	}
+	if maxItems > 0 && len(feed.Items) > maxItems {
+		clear(feed.Items[maxItems:])
+		feed.Items = feed.Items[:maxItems:maxItems]
+	}
+	p.feed = feed
+	return p, nil
+}
+
+// parseFeed runs gofeed, turning a panic inside it into an error.
+func parseFeed(text []byte) (feed *gofeed.Feed, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			feed, err = nil, fmt.Errorf("gofeed panicked: %v", r)
+		}
+	}()
+	return gofeed.NewParser().Parse(bytes.NewReader(text))
+}
+
+// looksHTML reports whether a trimmed document is an HTML page: it starts with a doctype or an
+// html element, or an html element comes before any rss, rdf or feed element near its start.
+func looksHTML(text []byte) bool {
+	head := bytes.ToLower(text[:min(len(text), 1024)])
+	if bytes.HasPrefix(head, []byte("<!doctype html")) || bytes.HasPrefix(head, []byte("<html")) {
+		return true
+	}
+	i := bytes.Index(head, []byte("<html"))
+	if i < 0 {
+		return false
+	}
+	for _, root := range []string{"<rss", "<rdf", "<feed", "{"} {
+		if j := bytes.Index(head, []byte(root)); j >= 0 && j < i {
+			return false
+		}
+	}
+	return true
+}
