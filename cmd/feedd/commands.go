@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/feedd/feedd/article"
+	"github.com/feedd/feedd/bus"
+	"github.com/feedd/feedd/config"
+	"github.com/feedd/feedd/store"
+)
+
+// loadConfig reads the configuration, or returns an exit-2 error listing every problem.
+func loadConfig(path string, stderr io.Writer) (config.Config, error) {
+	cfg, err := config.Load(path, os.Environ())
+	if err != nil {
+		var ps *config.Problems
+		if errors.As(err, &ps) {
+			fmt.Fprintf(stderr, "feedd: invalid configuration (%d problems):\n", len(*ps))
+			for _, p := range *ps {
+				fmt.Fprintf(stderr, "  %s\n", p)
+			}
+			return cfg, &exitError{exitBadConfig, errSilent}
+		}
+		return cfg, &exitError{exitBadConfig, err}
+	}
+	return cfg, nil
+}
+
+// newFlags returns a flag set that reports errors as exit-2 errors instead of exiting.
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("feedd "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// configFlag adds --config, which defaults to $FEEDD_CONFIG.
+func configFlag(fs *flag.FlagSet) *string {
+	return fs.String("config", os.Getenv(config.ConfigEnv), "configuration `file` (default: $FEEDD_CONFIG, else the built-in defaults)")
+}
+
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return &exitError{exitOK, errSilent}
+		}
+		return &exitError{exitBadConfig, errSilent}
+	}
+	if fs.NArg() > 0 {
+		return &exitError{exitBadConfig, fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	return nil
+}
+
+func cmdCheck(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("check", stderr)
+	path := configFlag(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*path, stderr)
+	if err != nil {
+		return err
+	}
+	src := "built-in defaults"
+	if *path != "" {
+		src = *path
+	}
+	fmt.Fprintf(stdout, "configuration ok (%s): %d feeds, nats %s, data in %s\n",
+		src, len(cfg.Feeds), natsTarget(cfg), cfg.DataDir)
+	return nil
+}
+
+func natsTarget(cfg config.Config) string {
+	if cfg.NATS.URL != "" {
+		return cfg.NATS.URL
+	}
+	if cfg.NATS.Listen == "" {
+		return "embedded (in-process only)"
+	}
+	return "embedded on " + cfg.NATS.Listen
+}
+
+func cmdFeeds(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("feeds", stderr)
+	path := configFlag(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*path, stderr)
+	if err != nil {
+		return err
+	}
+	dbPath := filepath.Join(cfg.DataDir, dbFile)
+	states := map[string]store.Feed{}
+	if _, err := os.Stat(dbPath); err == nil {
+		st, err := store.Open(ctx, dbPath)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		list, err := st.Feeds(ctx)
+		if err != nil {
+			return err
+		}
+		for _, f := range list {
+			states[f.ID] = f
+		}
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "FEED\tLAST POLL\tSTATUS\tNEXT POLL\tFAILURES\tITEMS\tERROR")
+	now := time.Now()
+	for _, f := range cfg.Feeds {
+		s, ok := states[f.ID]
+		if !ok || s.LastPollAt.IsZero() {
+			fmt.Fprintf(tw, "%s\tnever\t-\t-\t0\t0\t\n", f.ID)
+			continue
+		}
+		status := "ok"
+		if s.ErrorClass != "" {
+			status = s.ErrorClass
+		}
+		if s.LastStatus != 0 {
+			status += fmt.Sprintf(" (%d)", s.LastStatus)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", f.ID, ago(now, s.LastPollAt), status,
+			until(now, s.NextPollAt), s.ConsecutiveFailures, s.Items, oneLine(s.LastError, 60))
+	}
+	return tw.Flush()
+}
+
+func ago(now, t time.Time) string {
+	return now.Sub(t).Round(time.Second).String() + " ago"
+}
+
+func until(now, t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	if d := t.Sub(now); d > 0 {
+		return "in " + d.Round(time.Second).String()
+	}
+	return "due"
+}
+
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+func cmdTail(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("tail", stderr)
+	path := configFlag(fs)
+	subject := fs.String("subject", article.SubjectPrefix+".>", "subject `filter`, e.g. articles.new.>")
+	since := fs.Duration("since", 0, "also print articles published to the stream in the last `duration`")
+	last := fs.Int("n", 0, "also print the last `N` articles")
+	asJSON := fs.Bool("json", false, "print each message body as one line of JSON")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*path, stderr)
+	if err != nil {
+		return err
+	}
+	url := cfg.NATS.URL
+	if url == "" {
+		if cfg.NATS.Listen == "" {
+			return &exitError{exitBadConfig, errors.New("nats.url is empty and the embedded server has no listener (nats.listen): nothing to connect to")}
+		}
+		url = "nats://" + cfg.NATS.Listen
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	b, err := bus.Connect(ctx, bus.Options{URL: url, Creds: cfg.NATS.Creds, Name: "feedd-tail", Logger: log})
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	err = b.Tail(ctx, bus.TailOptions{Stream: cfg.NATS.Stream, Subject: *subject, Since: *since, Last: *last},
+		func(m bus.Received) error {
+			if *asJSON {
+				_, err := fmt.Fprintf(stdout, "%s\n", m.Data)
+				return err
+			}
+			var a article.Article
+			if err := json.Unmarshal(m.Data, &a); err != nil {
+				fmt.Fprintf(stdout, "%s: undecodable message: %v\n", m.Subject, err)
+				return nil
+			}
+			mark := ""
+			if a.DuplicateOf != "" {
+				mark = fmt.Sprintf(" [duplicate %.2f of %.12s]", a.Similarity, a.DuplicateOf)
+			}
+			_, err := fmt.Fprintf(stdout, "%s  %s  %s%s\n    %s\n", a.PublishedAt.UTC().Format("2006-01-02 15:04Z"),
+				a.Source, a.Title, mark, a.URL)
+			return err
+		})
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// cmdHealth probes a running daemon's /healthz, for container health checks on images that have
+// no HTTP client.
+func cmdHealth(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("health", stderr)
+	url := fs.String("url", "http://127.0.0.1:9090/healthz", "health `URL` to probe")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, *url, nil)
+	if err != nil {
+		return &exitError{exitBadConfig, err}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s answered %s", *url, resp.Status)
+	}
+	fmt.Fprintln(stdout, "ok")
+	return nil
+}

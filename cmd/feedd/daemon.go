@@ -1,0 +1,332 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/feedd/feedd/article"
+	"github.com/feedd/feedd/bus"
+	"github.com/feedd/feedd/config"
+	"github.com/feedd/feedd/fetcher"
+	"github.com/feedd/feedd/ops"
+	"github.com/feedd/feedd/pipeline"
+	"github.com/feedd/feedd/store"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Files under data_dir.
+const (
+	dbFile       = "feedd.db"
+	natsDir      = "nats"
+	userAgentURL = "https://github.com/feedd/feedd"
+)
+
+// summary is what `run --once` prints.
+type summary struct {
+	pipeline.Counts
+	Published int64 `json:"published"`
+	Pending   int64 `json:"pending"`
+}
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("run", stderr)
+	path := configFlag(fs)
+	once := fs.Bool("once", false, "poll every feed once, publish everything, print a JSON summary and exit")
+	timeout := fs.Duration("timeout", 10*time.Minute, "with --once: the most time to spend in all")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*path, stderr)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.Log, stderr)
+	d, err := start(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	if *once {
+		return d.once(ctx, *timeout, stdout)
+	}
+	return d.run(ctx)
+}
+
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.SlogLevel()}
+	if strings.EqualFold(c.Format, "json") {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// daemon holds the running parts, in the order they are stopped.
+type daemon struct {
+	cfg      config.Config
+	log      *slog.Logger
+	store    *store.Store
+	embedded *bus.Embedded
+	bus      *bus.Bus
+	ops      *ops.Server
+	relay    *pipeline.Relay
+	pipe     *pipeline.Pipeline
+
+	streamReady chan struct{}
+	bg          sync.WaitGroup
+	pending     int64 // outbox depth at close
+}
+
+// start opens the database, starts or connects to NATS, ensures the stream and the ops listener.
+// It fails only for what cannot get better by waiting: an unusable database, a port in use, an
+// embedded server that cannot start. An unreachable remote NATS is waited for in the background.
+func start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *daemon, err error) {
+	d := &daemon{cfg: cfg, log: log, streamReady: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			d.close(context.Background())
+		}
+	}()
+
+	dbPath := filepath.Join(cfg.DataDir, dbFile)
+	if d.store, err = store.Open(ctx, dbPath); err != nil {
+		return nil, err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := pipeline.NewMetrics(reg)
+	natsUp := prometheus.NewGauge(prometheus.GaugeOpts{Name: "feedd_nats_connected", Help: "1 while connected to NATS."})
+	natsEvents := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "feedd_nats_connection_events_total", Help: "NATS connection events (connect, disconnect).",
+	}, []string{"event"})
+	reg.MustRegister(natsUp, natsEvents)
+
+	bopts := bus.Options{
+		Name:   "feedd",
+		Logger: log,
+		OnConnect: func() {
+			natsUp.Set(1)
+			natsEvents.WithLabelValues("connect").Inc()
+		},
+		OnDisconnect: func() {
+			natsUp.Set(0)
+			natsEvents.WithLabelValues("disconnect").Inc()
+		},
+	}
+	if cfg.NATS.URL == "" {
+		d.embedded, err = bus.StartEmbedded(bus.EmbeddedOptions{
+			Listen:   cfg.NATS.Listen,
+			StoreDir: filepath.Join(cfg.DataDir, natsDir),
+			Logger:   log,
+		})
+		if err != nil {
+			return nil, err
+		}
+		bopts.Embedded = d.embedded
+		if u := d.embedded.ClientURL(); u != "" {
+			log.Info("embedded NATS server ready", "url", u)
+		} else {
+			log.Info("embedded NATS server ready (in-process only)")
+		}
+	} else {
+		bopts.URL, bopts.Creds = cfg.NATS.URL, cfg.NATS.Creds
+	}
+	if d.bus, err = bus.Connect(ctx, bopts); err != nil {
+		return nil, err
+	}
+	if d.bus.Connected() {
+		natsUp.Set(1)
+	}
+
+	d.relay = pipeline.NewRelay(d.store, d.bus, log, metrics)
+	feeds := make([]pipeline.Feed, len(cfg.Feeds))
+	for i, f := range cfg.Feeds {
+		feeds[i] = pipeline.Feed{ID: f.ID, URL: f.URL, Name: f.Name, Lang: f.Language, Interval: f.Interval}
+	}
+	fetch := fetcher.New(fetcher.Options{
+		Timeout:   cfg.Poll.Timeout,
+		MaxBody:   int64(cfg.Poll.MaxBody),
+		UserAgent: userAgent(cfg),
+	})
+	d.pipe = pipeline.New(pipeline.Options{
+		Feeds:        feeds,
+		Interval:     cfg.Poll.Interval,
+		Concurrency:  cfg.Poll.Concurrency,
+		PerHost:      cfg.Poll.PerHost,
+		DedupeWindow: cfg.Dedupe.Window,
+		Logger:       log,
+		Metrics:      metrics,
+	}, fetch, d.store, d.relay)
+
+	if cfg.HTTP.Listen != "" {
+		checks := map[string]ops.Check{
+			"database": d.store.Ping,
+			"nats": func(context.Context) error {
+				if !d.bus.Connected() {
+					return errors.New("not connected")
+				}
+				select {
+				case <-d.streamReady:
+					return nil
+				default:
+					return fmt.Errorf("stream %s not ensured yet", cfg.NATS.Stream)
+				}
+			},
+		}
+		if d.ops, err = ops.Listen(cfg.HTTP.Listen, reg, checks, log); err != nil {
+			return nil, err
+		}
+		d.bg.Go(d.ops.Serve)
+		log.Info("ops listener ready", "addr", d.ops.Addr(), "paths", "/healthz /readyz /metrics")
+	}
+	return d, nil
+}
+
+func userAgent(cfg config.Config) string {
+	if cfg.Poll.UserAgent != "" {
+		return cfg.Poll.UserAgent
+	}
+	return config.DefaultUserAgent(version)
+}
+
+// ensureStream creates or updates the stream, retrying until it succeeds or ctx ends: a remote
+// NATS that is down at start is waited for, not fatal.
+func (d *daemon) ensureStream(ctx context.Context) {
+	c := bus.StreamConfig{
+		Name:            d.cfg.NATS.Stream,
+		Subjects:        []string{article.SubjectPrefix + ".>"},
+		Replicas:        d.cfg.NATS.Replicas,
+		DuplicateWindow: d.cfg.NATS.DuplicateWindow,
+		MaxAge:          d.cfg.NATS.MaxAge,
+	}
+	wait := time.Second
+	for {
+		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := d.bus.EnsureStream(actx, c)
+		cancel()
+		if err == nil {
+			d.log.Info("stream ready", "stream", c.Name, "subjects", c.Subjects[0], "replicas", c.Replicas,
+				"duplicate_window", c.DuplicateWindow, "max_age", c.MaxAge)
+			close(d.streamReady)
+			return
+		}
+		d.log.Warn("cannot ensure stream yet, retrying", "stream", c.Name, "err", err, "retry_in", wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 30*time.Second)
+	}
+}
+
+// startRelay runs the stream setup and then the outbox relay in the background until ctx ends.
+func (d *daemon) startRelay(ctx context.Context) {
+	d.bg.Go(func() {
+		d.ensureStream(ctx)
+		if ctx.Err() == nil {
+			_ = d.relay.Run(ctx)
+		}
+	})
+}
+
+// run is the daemon: poll on schedule until ctx ends, then stop within shutdown_timeout.
+func (d *daemon) run(ctx context.Context) error {
+	d.log.Info("feedd started", "version", version, "feeds", len(d.cfg.Feeds), "nats", natsTarget(d.cfg),
+		"data_dir", d.cfg.DataDir)
+	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
+	d.startRelay(relayCtx)
+	err := d.pipe.Run(ctx)
+	d.log.Info("shutting down", "timeout", d.cfg.ShutdownTimeout)
+	deadline, cancel := context.WithTimeout(context.Background(), d.cfg.ShutdownTimeout)
+	defer cancel()
+	d.shutdown(deadline, stopRelay)
+	return err
+}
+
+// once polls every feed once and waits until everything recorded is acknowledged, or timeout.
+func (d *daemon) once(ctx context.Context, timeout time.Duration, stdout io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
+	d.startRelay(relayCtx)
+
+	counts := d.pipe.PollAll(ctx)
+	drainErr := d.relay.WaitDrained(ctx)
+
+	deadline, cancelDeadline := context.WithTimeout(context.Background(), d.cfg.ShutdownTimeout)
+	defer cancelDeadline()
+	d.shutdown(deadline, stopRelay)
+
+	pending := d.pending
+	sum := summary{Counts: counts, Published: d.relay.Published(), Pending: pending}
+	out, _ := json.Marshal(sum)
+	fmt.Fprintf(stdout, "%s\n", out)
+	if drainErr != nil {
+		return &exitError{exitFailure, fmt.Errorf("publishing did not complete: %d articles left in the outbox for the next run: %w", pending, drainErr)}
+	}
+	return nil
+}
+
+// shutdown stops the relay after a last flush, then closes NATS, the embedded server, the ops
+// listener and the database, all within ctx's deadline.
+func (d *daemon) shutdown(ctx context.Context, stopRelay context.CancelFunc) {
+	// Give the relay's own loop a chance to finish its batch, then flush what is left.
+	stopRelay()
+	done := make(chan struct{})
+	go func() { d.bg.Wait(); close(done) }()
+	if d.ops != nil {
+		sctx, cancel := context.WithTimeout(ctx, time.Second)
+		_ = d.ops.Shutdown(sctx)
+		cancel()
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+	if d.bus != nil && d.bus.Connected() {
+		fctx, cancel := context.WithTimeout(ctx, max(time.Until(deadlineOf(ctx))-2*time.Second, 0))
+		if err := d.relay.Flush(fctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			d.log.Warn("final outbox flush incomplete", "err", err)
+		}
+		cancel()
+	}
+	d.close(ctx)
+}
+
+func deadlineOf(ctx context.Context) time.Time {
+	if t, ok := ctx.Deadline(); ok {
+		return t
+	}
+	return time.Now().Add(10 * time.Second)
+}
+
+// close releases everything that was started, in reverse order.
+func (d *daemon) close(ctx context.Context) {
+	if d.bus != nil {
+		d.bus.Close()
+	}
+	if d.embedded != nil {
+		d.embedded.Shutdown()
+	}
+	if d.store != nil {
+		if n, err := d.store.OutboxDepth(ctx); err == nil {
+			d.pending = n
+			if n > 0 {
+				d.log.Info("articles left in the outbox for the next start", "count", n)
+			}
+		}
+		if err := d.store.Close(); err != nil {
+			d.log.Error("closing database", "err", err)
+		}
+	}
+	d.log.Info("stopped")
+}

@@ -1,0 +1,357 @@
+package pipeline
+
+import (
+	"html"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/feedd/feedd/article"
+	"github.com/feedd/feedd/dedupe"
+	"github.com/microcosm-cc/bluemonday"
+	"github.com/mmcdole/gofeed"
+)
+
+// entry is one feed item made ready for the duplicate decision and publication.
+type entry struct {
+	art article.Article
+	doc dedupe.Doc
+}
+
+// assembler turns parsed feed items into articles. It is safe for concurrent use.
+type assembler struct {
+	sanitizer *bluemonday.Policy
+}
+
+func newAssembler() *assembler {
+	return &assembler{sanitizer: newSanitizer()}
+}
+
+// maxFuture is how far past the fetch time a publication date may lie before it is distrusted:
+// clocks and time zones are often a little off, a day or more is a wrong date.
+const maxFuture = 2 * time.Hour
+
+// minPlausible is the earliest publication date taken at face value.
+var minPlausible = time.Date(1995, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// assemble converts the items of one fetched feed. Items without any identity (no link, no GUID,
+// no title, no text) are skipped: there is nothing to publish or to deduplicate.
+func (a *assembler) assemble(f Feed, parsed *gofeed.Feed, fetchURL string, fetchedAt time.Time) []entry {
+	fetchedAt = fetchedAt.UTC().Truncate(time.Second)
+	base := feedBase(parsed, fetchURL)
+	titles := make([]string, len(parsed.Items))
+	for i, it := range parsed.Items {
+		if it != nil {
+			titles[i] = plainText(it.Title)
+		}
+	}
+	suffix := siteSuffix(titles, f.Name, parsed.Title)
+
+	out := make([]entry, 0, len(parsed.Items))
+	for i, it := range parsed.Items {
+		if it == nil {
+			continue
+		}
+		e := a.item(f, it, base, fetchedAt, stripSuffix(titles[i], suffix, f.Name, parsed.Title))
+		if e.art.ID == "" {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+func (a *assembler) item(f Feed, it *gofeed.Item, base *url.URL, fetchedAt time.Time, title string) entry {
+	link := resolve(base, firstNonEmpty(it.Link, firstLink(it.Links)))
+	canonical := ""
+	if link != "" {
+		if c, err := dedupe.CanonicalURL(link); err == nil {
+			canonical = c
+		}
+	}
+	guid := strings.TrimSpace(it.GUID)
+
+	contentHTML := ""
+	contentText := ""
+	if strings.TrimSpace(it.Content) != "" {
+		contentHTML = strings.TrimSpace(a.sanitizer.Sanitize(it.Content))
+		contentText = plainText(it.Content)
+	}
+	summary := stripBoilerplate(plainText(it.Description))
+	if summary == "" && contentText != "" {
+		summary = lead(contentText, 300)
+	}
+	if title == "" && summary == "" && contentText == "" && link == "" && guid == "" {
+		return entry{}
+	}
+
+	published, guessed := pubDate(it, fetchedAt)
+	text := contentText
+	if text == "" {
+		text = summary
+	}
+	id := article.ID(canonical, f.ID, guid, dedupe.Normalize(title)+"\n"+dedupe.Normalize(summary))
+
+	art := article.Article{
+		SchemaVersion:      article.SchemaVersion,
+		ID:                 id,
+		URL:                link,
+		CanonicalURL:       canonical,
+		GUID:               guid,
+		FeedID:             f.ID,
+		FeedURL:            f.URL,
+		Source:             f.Name,
+		Lang:               f.Lang,
+		Title:              title,
+		Summary:            summary,
+		ContentText:        contentText,
+		ContentHTML:        contentHTML,
+		Authors:            authors(it),
+		Categories:         categories(it),
+		ImageURL:           imageURL(it, base),
+		PublishedAt:        published,
+		PublishedAtGuessed: guessed,
+		FetchedAt:          fetchedAt,
+		ClusterID:          id,
+	}
+	doc := dedupe.Doc{
+		FeedID:       f.ID,
+		CanonicalURL: canonical,
+		GUID:         guid,
+		Title:        title,
+		Text:         text,
+		PublishedAt:  published,
+	}
+	return entry{art: art, doc: doc}
+}
+
+// feedBase is the URL relative item links are resolved against: the feed's own link when it is
+// absolute, else the URL the feed was fetched from.
+func feedBase(parsed *gofeed.Feed, fetchURL string) *url.URL {
+	fu, _ := url.Parse(fetchURL)
+	if parsed.Link != "" {
+		if u, err := url.Parse(strings.TrimSpace(parsed.Link)); err == nil && u.IsAbs() && u.Host != "" {
+			return u
+		}
+	}
+	return fu
+}
+
+// resolve makes ref absolute against base and decodes HTML entities left in it (feeds often
+// escape twice: &amp;#038;). It returns "" for an empty or unparseable reference.
+func resolve(base *url.URL, ref string) string {
+	ref = strings.TrimSpace(ref)
+	for range 2 {
+		if !strings.Contains(ref, "&") {
+			break
+		}
+		ref = html.UnescapeString(ref)
+	}
+	if ref == "" {
+		return ""
+	}
+	u, err := url.Parse(ref)
+	if err != nil {
+		return ""
+	}
+	if u.IsAbs() || base == nil {
+		return u.String()
+	}
+	return base.ResolveReference(u).String()
+}
+
+func pubDate(it *gofeed.Item, fetchedAt time.Time) (time.Time, bool) {
+	for _, t := range []*time.Time{it.PublishedParsed, it.UpdatedParsed} {
+		if t == nil {
+			continue
+		}
+		u := t.UTC().Truncate(time.Second)
+		if u.Before(minPlausible) || u.After(fetchedAt.Add(maxFuture)) {
+			continue
+		}
+		return u, false
+	}
+	return fetchedAt, true
+}
+
+func authors(it *gofeed.Item) []string {
+	out := []string{}
+	seen := map[string]bool{}
+	add := func(p *gofeed.Person) {
+		if p == nil {
+			return
+		}
+		name := plainText(firstNonEmpty(p.Name, p.Email))
+		if name != "" && !seen[name] {
+			seen[name] = true
+			out = append(out, name)
+		}
+	}
+	for _, p := range it.Authors {
+		add(p)
+	}
+	if len(out) == 0 {
+		add(it.Author)
+	}
+	return out
+}
+
+func categories(it *gofeed.Item) []string {
+	out := make([]string, 0, len(it.Categories))
+	seen := map[string]bool{}
+	for _, c := range it.Categories {
+		c = plainText(c)
+		if c != "" && !seen[c] {
+			seen[c] = true
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// imageURL picks the item's image: its own image element, else the first image enclosure, else
+// Media RSS content or thumbnail.
+func imageURL(it *gofeed.Item, base *url.URL) string {
+	if it.Image != nil && it.Image.URL != "" {
+		return resolve(base, it.Image.URL)
+	}
+	for _, e := range it.Enclosures {
+		if e != nil && e.URL != "" && (strings.HasPrefix(e.Type, "image/") || e.Type == "" && looksLikeImage(e.URL)) {
+			return resolve(base, e.URL)
+		}
+	}
+	if media, ok := it.Extensions["media"]; ok {
+		for _, name := range []string{"content", "thumbnail"} {
+			for _, ex := range media[name] {
+				if u := ex.Attrs["url"]; u != "" && (name == "thumbnail" || ex.Attrs["medium"] == "image" ||
+					strings.HasPrefix(ex.Attrs["type"], "image/") || looksLikeImage(u)) {
+					return resolve(base, u)
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func looksLikeImage(u string) bool {
+	p := strings.ToLower(u)
+	if i := strings.IndexAny(p, "?#"); i >= 0 {
+		p = p[:i]
+	}
+	for _, ext := range []string{".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif"} {
+		if strings.HasSuffix(p, ext) {
+			return true
+		}
+	}
+	return false
+}
+
+// titleSeparators split a headline from the outlet name appended to it.
+var titleSeparators = []string{" | ", " - ", " – ", " — ", " :: ", " ｜ "}
+
+// splitSuffix returns the headline and the trailing segment after the last separator, or ok false.
+func splitSuffix(title string) (head, suffix string, ok bool) {
+	best := -1
+	sepLen := 0
+	for _, sep := range titleSeparators {
+		if i := strings.LastIndex(title, sep); i > best {
+			best, sepLen = i, len(sep)
+		}
+	}
+	if best <= 0 {
+		return title, "", false
+	}
+	return strings.TrimSpace(title[:best]), strings.TrimSpace(title[best+sepLen:]), true
+}
+
+// siteSuffix finds the outlet suffix a feed appends to its titles: a short trailing segment
+// shared by at least three titles and by at least half of them ("عنوان | الحرة").
+func siteSuffix(titles []string, names ...string) string {
+	counts := map[string]int{}
+	for _, t := range titles {
+		if _, s, ok := splitSuffix(t); ok && len(strings.Fields(s)) <= 5 {
+			counts[s]++
+		}
+	}
+	best, n := "", 0
+	for s, c := range counts {
+		if c > n || c == n && s < best {
+			best, n = s, c
+		}
+	}
+	if n >= 3 && 2*n >= len(titles) {
+		return best
+	}
+	return ""
+}
+
+// stripSuffix removes the outlet name from the end of a title: the feed's recurring suffix, or a
+// trailing segment that names the outlet (its configured name or the channel title). The title is
+// kept whole when what would remain is a single word.
+func stripSuffix(title, recurring string, names ...string) string {
+	head, s, ok := splitSuffix(title)
+	if !ok || len(strings.Fields(head)) < 2 {
+		return title
+	}
+	if recurring != "" && s == recurring {
+		return head
+	}
+	ns := dedupe.Normalize(s)
+	if ns == "" {
+		return title
+	}
+	for _, name := range names {
+		nn := dedupe.Normalize(name)
+		if nn != "" && (ns == nn || strings.Contains(nn, ns) && len(ns) >= 4) {
+			return head
+		}
+	}
+	return title
+}
+
+// boilerplate matches what blog engines append to feed summaries.
+var boilerplate = []*regexp.Regexp{
+	regexp.MustCompile(`(?s)\s*The post .{0,500}? appeared first on .{0,200}$`),
+	regexp.MustCompile(`(?s)\s*ظهرت المقالة .{0,500}? أولاً على .{0,200}$`),
+	regexp.MustCompile(`(?s)\s*(Continue reading|Read more|اقرأ المزيد|إقرأ المزيد)\s*(\.\.\.|…|»|>>)?\s*$`),
+}
+
+func stripBoilerplate(s string) string {
+	for _, re := range boilerplate {
+		s = re.ReplaceAllString(s, "")
+	}
+	return strings.TrimSpace(s)
+}
+
+// lead returns the first paragraph of s, cut at a word boundary to at most n runes.
+func lead(s string, n int) string {
+	if i := strings.Index(s, "\n"); i >= 0 {
+		s = s[:i]
+	}
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	cut := string(r[:n])
+	if i := strings.LastIndexByte(cut, ' '); i > n/2 {
+		cut = cut[:i]
+	}
+	return cut + "…"
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s = strings.TrimSpace(s); s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+func firstLink(links []string) string {
+	if len(links) > 0 {
+		return links[0]
+	}
+	return ""
+}

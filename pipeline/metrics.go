@@ -1,0 +1,71 @@
+package pipeline
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the pipeline's Prometheus collectors. All names start with feedd_.
+type Metrics struct {
+	Polls         *prometheus.CounterVec // by result: ok, not_modified, error
+	FetchErrors   *prometheus.CounterVec // by class
+	FetchDuration prometheus.Histogram   // seconds per fetch, successful or not
+	Items         prometheus.Counter     // items read from feeds
+	Articles      *prometheus.CounterVec // by verdict: new, duplicate, repeat
+	Published     prometheus.Counter     // outbox messages acknowledged by JetStream
+	PublishErrors prometheus.Counter     // publish attempts that were not acknowledged
+	OutboxDepth   prometheus.Gauge       // unsent outbox rows
+	StoreErrors   prometheus.Counter     // database errors while recording articles or feed state
+	FeedFailures  *prometheus.GaugeVec   // consecutive failures, by feed
+	LastSuccess   *prometheus.GaugeVec   // unix time of the last successful poll, by feed
+}
+
+// NewMetrics creates the collectors and registers them with reg (nil: not registered, for tests).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		Polls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "feedd_polls_total", Help: "Feed polls by result (ok, not_modified, error).",
+		}, []string{"result"}),
+		FetchErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "feedd_fetch_errors_total", Help: "Failed feed fetches by error class.",
+		}, []string{"class"}),
+		FetchDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "feedd_fetch_duration_seconds", Help: "Time to fetch and parse one feed.",
+			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 20, 30, 60},
+		}),
+		Items: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "feedd_items_total", Help: "Items read from feeds.",
+		}),
+		Articles: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "feedd_articles_total", Help: "Items by duplicate decision (new, duplicate, repeat).",
+		}, []string{"verdict"}),
+		Published: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "feedd_published_total", Help: "Articles acknowledged by JetStream.",
+		}),
+		PublishErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "feedd_publish_errors_total", Help: "Publish attempts not acknowledged (retried later).",
+		}),
+		OutboxDepth: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "feedd_outbox_depth", Help: "Articles recorded but not yet acknowledged by JetStream.",
+		}),
+		StoreErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "feedd_store_errors_total", Help: "Database errors while recording articles or feed state.",
+		}),
+		FeedFailures: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "feedd_feed_consecutive_failures", Help: "Consecutive failed polls, by feed.",
+		}, []string{"feed"}),
+		LastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "feedd_feed_last_success_timestamp_seconds", Help: "Unix time of the last successful poll, by feed.",
+		}, []string{"feed"}),
+	}
+	for _, v := range []string{"new", "duplicate", "repeat"} {
+		m.Articles.WithLabelValues(v)
+	}
+	for _, v := range []string{"ok", "not_modified", "error"} {
+		m.Polls.WithLabelValues(v)
+	}
+	if reg != nil {
+		reg.MustRegister(m.Polls, m.FetchErrors, m.FetchDuration, m.Items, m.Articles, m.Published,
+			m.PublishErrors, m.OutboxDepth, m.StoreErrors, m.FeedFailures, m.LastSuccess)
+	}
+	return m
+}

@@ -1,0 +1,362 @@
+// Package pipeline runs feedd's work: it schedules polls, fetches feeds with a bounded worker
+// pool and a per-host limit, turns items into articles, asks the duplicate decision, records each
+// article with its outbox row in one transaction, and relays the outbox to JetStream.
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/feedd/feedd/dedupe"
+	"github.com/feedd/feedd/fetcher"
+	"github.com/feedd/feedd/store"
+)
+
+// Feed is one feed to poll.
+type Feed struct {
+	ID       string
+	URL      string
+	Name     string
+	Lang     string
+	Interval time.Duration
+}
+
+// Fetcher fetches and parses one feed. The fetcher package implements it.
+type Fetcher interface {
+	Fetch(ctx context.Context, req fetcher.Request) (*fetcher.Result, error)
+}
+
+// Store is the durable state the pipeline records into. The store package implements it.
+type Store interface {
+	Outbox
+	Feed(ctx context.Context, id string) (store.Feed, bool, error)
+	PutFeed(ctx context.Context, f store.Feed) error
+	HasURL(ctx context.Context, canonicalURL string) (bool, error)
+	HasGUID(ctx context.Context, feedID, guid string) (bool, error)
+	FindContent(ctx context.Context, key string, since time.Time) (store.Ref, bool, error)
+	Insert(ctx context.Context, a store.Article, m store.Message) (int64, error)
+}
+
+var (
+	_ Fetcher = (*fetcher.Fetcher)(nil)
+	_ Store   = (*store.Store)(nil)
+)
+
+// Options configure a Pipeline.
+type Options struct {
+	Feeds        []Feed
+	Interval     time.Duration // default poll interval of a feed without its own
+	Concurrency  int           // feeds fetched at once
+	PerHost      int           // requests to one host at once
+	DedupeWindow time.Duration // how old the original of a duplicate may be
+	Logger       *slog.Logger
+	Metrics      *Metrics
+	// Now returns the current time; nil means time.Now. Tests set it.
+	Now func() time.Time
+}
+
+// Pipeline polls feeds and records their articles. Create it with New.
+type Pipeline struct {
+	opts    Options
+	fetch   Fetcher
+	store   Store
+	relay   *Relay
+	decider *dedupe.Decider
+	asm     *assembler
+	log     *slog.Logger
+	m       *Metrics
+	hosts   *hostLimiter
+
+	// ingestMu serialises decide-then-record, so that two copies of a story fetched at the same
+	// moment are not both published as new.
+	ingestMu sync.Mutex
+}
+
+// New returns a pipeline fetching with f, recording into s and publishing through relay.
+func New(opts Options, f Fetcher, s Store, relay *Relay) *Pipeline {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = NewMetrics(nil)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	opts.Concurrency = max(opts.Concurrency, 1)
+	opts.PerHost = max(opts.PerHost, 1)
+	if opts.Interval <= 0 {
+		opts.Interval = 10 * time.Minute
+	}
+	return &Pipeline{
+		opts:    opts,
+		fetch:   f,
+		store:   s,
+		relay:   relay,
+		decider: dedupe.NewDecider(keys{s}, opts.DedupeWindow),
+		asm:     newAssembler(),
+		log:     opts.Logger,
+		m:       opts.Metrics,
+		hosts:   newHostLimiter(opts.PerHost),
+	}
+}
+
+// keys adapts the Store to the dedupe.Keys the decision reads.
+type keys struct{ s Store }
+
+func (k keys) HasURL(ctx context.Context, u string) (bool, error) { return k.s.HasURL(ctx, u) }
+func (k keys) HasGUID(ctx context.Context, feedID, guid string) (bool, error) {
+	return k.s.HasGUID(ctx, feedID, guid)
+}
+func (k keys) FindContent(ctx context.Context, key string, since time.Time) (dedupe.Match, bool, error) {
+	ref, ok, err := k.s.FindContent(ctx, key, since)
+	return dedupe.Match{ID: ref.ID, ClusterID: ref.ClusterID}, ok, err
+}
+
+// Counts tallies what polls did. The JSON names are those of the `feedd run --once` summary.
+type Counts struct {
+	Feeds       int `json:"feeds"`
+	Fetched     int `json:"fetched"`
+	NotModified int `json:"not_modified"`
+	Failed      int `json:"failed"`
+	Items       int `json:"items"`
+	New         int `json:"new"`
+	Duplicates  int `json:"duplicates"`
+	Repeats     int `json:"repeats"`
+}
+
+func (c *Counts) add(o Counts) {
+	c.Feeds += o.Feeds
+	c.Fetched += o.Fetched
+	c.NotModified += o.NotModified
+	c.Failed += o.Failed
+	c.Items += o.Items
+	c.New += o.New
+	c.Duplicates += o.Duplicates
+	c.Repeats += o.Repeats
+}
+
+// pollResult is what one poll of one feed did.
+type pollResult struct {
+	counts Counts
+	err    error // the fetch or store error that failed the poll
+	next   time.Duration
+	state  store.Feed
+}
+
+// poll fetches one feed, records its new articles and its state, and says when to poll it next.
+// A failure is returned in the result, counted and logged; it never stops other feeds.
+func (p *Pipeline) poll(ctx context.Context, f Feed) pollResult {
+	res := pollResult{counts: Counts{Feeds: 1}}
+	st, _, err := p.store.Feed(ctx, f.ID)
+	if err != nil {
+		p.m.StoreErrors.Inc()
+		res.err = fmt.Errorf("read state of feed %s: %w", f.ID, err)
+		res.counts.Failed = 1
+		return res
+	}
+	if st.URL != f.URL { // new feed, or the operator changed its URL: start afresh
+		st = store.Feed{ID: f.ID, URL: f.URL, Items: st.Items}
+	}
+	st.ID = f.ID
+
+	release, err := p.hosts.acquire(ctx, host(f.URL))
+	if err != nil {
+		res.err = err
+		return res
+	}
+	start := p.opts.Now()
+	r, err := p.fetch.Fetch(ctx, fetcher.Request{URL: f.URL, ETag: st.ETag, LastModified: st.LastModified})
+	release()
+	p.m.FetchDuration.Observe(time.Since(start).Seconds())
+	now := p.opts.Now()
+	st.LastPollAt = now
+	interval := f.Interval
+	if interval <= 0 {
+		interval = p.opts.Interval
+	}
+
+	if err != nil {
+		if ctx.Err() != nil {
+			res.err = ctx.Err()
+			return res // shutting down: not the feed's fault, leave its state alone
+		}
+		class := fetcher.ClassOf(err)
+		res.counts.Failed = 1
+		res.err = err
+		st.ConsecutiveFailures++
+		st.LastError = err.Error()
+		st.ErrorClass = string(class)
+		var fe *fetcher.Error
+		if errors.As(err, &fe) {
+			st.LastStatus = fe.StatusCode
+		}
+		res.next = backoff(interval, st.ConsecutiveFailures)
+		if errors.As(err, &fe) && fe.RetryAfter > res.next {
+			res.next = fe.RetryAfter
+		}
+		p.m.Polls.WithLabelValues("error").Inc()
+		p.m.FetchErrors.WithLabelValues(string(class)).Inc()
+		p.m.FeedFailures.WithLabelValues(f.ID).Set(float64(st.ConsecutiveFailures))
+		p.log.Warn("poll failed", "feed", f.ID, "url", f.URL, "class", class, "err", err,
+			"failures", st.ConsecutiveFailures, "retry_in", res.next.Round(time.Second))
+		p.saveState(ctx, &st, now.Add(res.next))
+		res.state = st
+		return res
+	}
+
+	res.counts.Fetched = 1
+	st.LastStatus = r.StatusCode
+	if r.NotModified {
+		res.counts.NotModified = 1
+		p.m.Polls.WithLabelValues("not_modified").Inc()
+	} else {
+		entries := p.asm.assemble(f, r.Feed, r.URL, r.FetchedAt)
+		res.counts.Items = len(entries)
+		p.m.Items.Add(float64(len(entries)))
+		c, err := p.ingest(ctx, entries)
+		res.counts.add(c)
+		if err != nil {
+			// The validators are not saved: the next poll fetches the feed again in full, and
+			// what was recorded is recognised as a repeat.
+			p.m.StoreErrors.Inc()
+			res.err = fmt.Errorf("record articles of feed %s: %w", f.ID, err)
+			p.log.Error("recording articles failed", "feed", f.ID, "err", err)
+			res.next = min(interval, time.Minute)
+			p.saveState(ctx, &st, now.Add(res.next))
+			res.state = st
+			return res
+		}
+		st.ETag, st.LastModified = r.ETag, r.LastModified
+		st.Items += int64(len(entries))
+		p.m.Polls.WithLabelValues("ok").Inc()
+		p.relay.Notify()
+	}
+	st.ConsecutiveFailures = 0
+	st.LastError, st.ErrorClass = "", ""
+	st.LastSuccessAt = now
+	p.m.FeedFailures.WithLabelValues(f.ID).Set(0)
+	p.m.LastSuccess.WithLabelValues(f.ID).Set(float64(now.Unix()))
+	res.next = jitter(interval)
+	p.log.Debug("polled", "feed", f.ID, "items", res.counts.Items, "new", res.counts.New,
+		"duplicates", res.counts.Duplicates, "repeats", res.counts.Repeats,
+		"not_modified", r.NotModified, "took", time.Since(start).Round(time.Millisecond))
+	p.saveState(ctx, &st, now.Add(res.next))
+	res.state = st
+	return res
+}
+
+func (p *Pipeline) saveState(ctx context.Context, st *store.Feed, next time.Time) {
+	st.NextPollAt = next
+	if err := p.store.PutFeed(context.WithoutCancel(ctx), *st); err != nil {
+		p.m.StoreErrors.Inc()
+		p.log.Error("saving feed state failed", "feed", st.ID, "err", err)
+	}
+}
+
+// ingest decides and records each entry. It stops at the first store error; what was recorded
+// before it stays recorded.
+func (p *Pipeline) ingest(ctx context.Context, entries []entry) (Counts, error) {
+	var c Counts
+	p.ingestMu.Lock()
+	defer p.ingestMu.Unlock()
+	for i := range entries {
+		e := &entries[i]
+		dec, err := p.decider.Decide(ctx, e.doc, e.art.FetchedAt)
+		if err != nil {
+			return c, err
+		}
+		if dec.Verdict == dedupe.Repeat {
+			c.Repeats++
+			p.m.Articles.WithLabelValues("repeat").Inc()
+			continue
+		}
+		if dec.Verdict == dedupe.Duplicate {
+			e.art.DuplicateOf = dec.DuplicateOf
+			e.art.ClusterID = dec.ClusterID
+			e.art.Similarity = dec.Similarity
+		}
+		data, err := json.Marshal(&e.art)
+		if err != nil {
+			return c, fmt.Errorf("encode article %s: %w", e.art.ID, err)
+		}
+		rec := store.Article{
+			ID:           e.art.ID,
+			FeedID:       e.art.FeedID,
+			CanonicalURL: e.art.CanonicalURL,
+			GUID:         e.art.GUID,
+			ContentKey:   dec.ContentKey,
+			ClusterID:    e.art.ClusterID,
+			DuplicateOf:  e.art.DuplicateOf,
+			Title:        e.art.Title,
+			PublishedAt:  e.art.PublishedAt,
+			FetchedAt:    e.art.FetchedAt,
+		}
+		msg := store.Message{
+			MsgID:     e.art.ID,
+			Subject:   e.art.Subject(),
+			Header:    e.art.Headers(),
+			Data:      data,
+			CreatedAt: e.art.FetchedAt,
+		}
+		if _, err := p.store.Insert(ctx, rec, msg); err != nil {
+			if errors.Is(err, store.ErrExists) {
+				// Same id as an article already recorded (for example two items without a link
+				// and with the same title and summary): a repeat.
+				c.Repeats++
+				p.m.Articles.WithLabelValues("repeat").Inc()
+				continue
+			}
+			return c, err
+		}
+		if dec.Verdict == dedupe.Duplicate {
+			c.Duplicates++
+			p.m.Articles.WithLabelValues("duplicate").Inc()
+		} else {
+			c.New++
+			p.m.Articles.WithLabelValues("new").Inc()
+		}
+	}
+	return c, nil
+}
+
+// PollAll polls every feed once, with the configured concurrency, and returns the totals.
+func (p *Pipeline) PollAll(ctx context.Context) Counts {
+	var (
+		mu    sync.Mutex
+		total Counts
+		wg    sync.WaitGroup
+	)
+	sem := make(chan struct{}, p.opts.Concurrency)
+	for _, f := range p.opts.Feeds {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return total
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			r := p.poll(ctx, f)
+			mu.Lock()
+			total.add(r.counts)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return total
+}
+
+func host(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return raw
+	}
+	return u.Hostname()
+}
