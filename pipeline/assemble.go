@@ -46,7 +46,7 @@ func (a *assembler) assemble(f Feed, parsed *gofeed.Feed, fetchURL string, fetch
 			titles[i] = plainText(it.Title)
 		}
 	}
-	suffix := siteSuffix(titles, f.Name, parsed.Title)
+	suffix := siteSuffix(titles)
 
 	out := make([]entry, 0, len(parsed.Items))
 	for i, it := range parsed.Items {
@@ -267,7 +267,7 @@ func splitSuffix(title string) (head, suffix string, ok bool) {
 
 // siteSuffix finds the outlet suffix a feed appends to its titles: a short trailing segment
 // shared by at least three titles and by at least half of them ("عنوان | الحرة").
-func siteSuffix(titles []string, names ...string) string {
+func siteSuffix(titles []string) string {
 	counts := map[string]int{}
 	for _, t := range titles {
 		if _, s, ok := splitSuffix(t); ok && len(strings.Fields(s)) <= 5 {
