@@ -79,6 +79,12 @@ func Connect(ctx context.Context, o Options) (*Bus, error) {
 	}
 	b := &Bus{log: log, closed: make(chan struct{})}
 	var closeOnce sync.Once
+	connectedURL := func(nc *nats.Conn) string {
+		if o.Embedded != nil {
+			return "in-process"
+		}
+		return nc.ConnectedUrlRedacted()
+	}
 
 	opts := []nats.Option{
 		nats.Name(o.Name),
@@ -90,13 +96,13 @@ func Connect(ctx context.Context, o Options) (*Bus, error) {
 		nats.DrainTimeout(drainTimeout),
 		nats.PingInterval(pingInterval),
 		nats.ConnectHandler(func(nc *nats.Conn) {
-			log.Info("nats connected", "url", nc.ConnectedUrlRedacted(), "server", nc.ConnectedServerName())
+			log.Info("nats connected", "url", connectedURL(nc), "server", nc.ConnectedServerName())
 			if o.OnConnect != nil {
 				o.OnConnect()
 			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
-			log.Info("nats reconnected", "url", nc.ConnectedUrlRedacted(), "server", nc.ConnectedServerName())
+			log.Info("nats reconnected", "url", connectedURL(nc), "server", nc.ConnectedServerName())
 			if o.OnConnect != nil {
 				o.OnConnect()
 			}

@@ -166,8 +166,9 @@ func newServerLogger(log *slog.Logger) *serverLogger {
 	return &serverLogger{log: log.With("component", "nats-server"), fatal: make(chan string, 1)}
 }
 
-// Noticef logs at Info.
-func (l *serverLogger) Noticef(format string, v ...any) { l.log.Info(fmt.Sprintf(format, v...)) }
+// Noticef logs at Debug: the embedded server's start-up banner and routine notices would drown
+// feedd's own log; StartEmbedded's caller logs the one line that matters (ready, on which address).
+func (l *serverLogger) Noticef(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
 
 // Warnf logs at Warn.
 func (l *serverLogger) Warnf(format string, v ...any) { l.log.Warn(fmt.Sprintf(format, v...)) }

@@ -103,7 +103,7 @@ func TestServerLogger(t *testing.T) {
 		log  func(l *serverLogger)
 		want slog.Level
 	}{
-		{name: "notice", log: func(l *serverLogger) { l.Noticef("m %d", 1) }, want: slog.LevelInfo},
+		{name: "notice", log: func(l *serverLogger) { l.Noticef("m %d", 1) }, want: slog.LevelDebug},
 		{name: "warn", log: func(l *serverLogger) { l.Warnf("m %d", 1) }, want: slog.LevelWarn},
 		{name: "error", log: func(l *serverLogger) { l.Errorf("m %d", 1) }, want: slog.LevelError},
 		{name: "fatal", log: func(l *serverLogger) { l.Fatalf("m %d", 1) }, want: slog.LevelError},
@@ -132,7 +132,7 @@ func TestStartEmbeddedLogsToSlog(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.Shutdown()
-	if _, ok := rec.find(slog.LevelInfo, "Server is ready"); !ok {
-		t.Error("got no Info record \"Server is ready\" from nats-server, want one")
+	if _, ok := rec.find(slog.LevelDebug, "Server is ready"); !ok {
+		t.Error("got no Debug record \"Server is ready\" from nats-server, want one")
 	}
 }
