@@ -31,6 +31,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math"
 	"net/url"
@@ -77,11 +78,29 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	db.SetMaxOpenConns(maxOpenConns)
 	db.SetMaxIdleConns(maxOpenConns)
 	s := &Store{db: db, path: path, writeSlot: make(chan struct{}, 1)}
-	if err := s.init(ctx); err != nil {
+	if err := s.initRetrying(ctx); err != nil {
 		_ = db.Close()
-		return nil, fmt.Errorf("store: open %s: %w", path, classify(err))
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// initRetrying runs init, retrying for a few seconds while another process holds the lock:
+// switching a new file to WAL needs an exclusive lock, and SQLite answers SQLITE_BUSY at once
+// (the busy timeout does not apply) when two processes create the same database together.
+func (s *Store) initRetrying(ctx context.Context) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for wait := 10 * time.Millisecond; ; wait = min(2*wait, 250*time.Millisecond) {
+		err := classify(s.init(ctx))
+		if err == nil || !errors.Is(err, ErrBusy) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
 }
 
 // dsn builds the go-sqlite3 data source name for an absolute file path: a file: URI, so that a
