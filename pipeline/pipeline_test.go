@@ -127,7 +127,13 @@ func TestRelayThroughOutage(t *testing.T) {
 
 	insertN(t, s, 0, 100)
 	relay.Notify()
-	waitUntil(t, "the first 100 to be published", func() bool { return streamMsgs(t, ns) == 100 })
+	waitUntil(t, "the first 100 to be acknowledged", func() bool {
+		d, _ := s.OutboxDepth(context.Background())
+		return d == 0
+	})
+	if got := streamMsgs(t, ns); got != 100 {
+		t.Fatalf("stream has %d messages, want 100", got)
+	}
 
 	// NATS goes away; articles keep being recorded.
 	ns.Shutdown()
