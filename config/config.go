@@ -101,6 +101,17 @@ type Poll struct {
 	// UserAgent is sent with every request. The default is empty, which means
 	// DefaultUserAgent(version): the caller (cmd/feedd) knows the version, this package does not.
 	UserAgent string `yaml:"user_agent"`
+	// MinInterval and MaxInterval bound every computed time to the next poll of a feed: the
+	// adapted interval, cache hints and backoff (Retry-After may exceed MaxInterval).
+	MinInterval time.Duration `yaml:"min_interval"`
+	MaxInterval time.Duration `yaml:"max_interval"`
+	// HostGap is the least time between the starts of two requests to one host.
+	HostGap time.Duration `yaml:"host_gap"`
+	// MaxItems caps the items read from one feed (the first ones in the document).
+	MaxItems int `yaml:"max_items"`
+	// DenyPrivateNetworks refuses connections to loopback, private and link-local addresses,
+	// checked after DNS resolution and on every redirect: for feed URLs from untrusted users.
+	DenyPrivateNetworks bool `yaml:"deny_private_networks"`
 }
 
 // Dedupe configures the duplicate decision.
@@ -121,6 +132,11 @@ type Feed struct {
 	Language string `yaml:"language"`
 	// Interval overrides Poll.Interval for this feed when positive; 0 uses Poll.Interval.
 	Interval time.Duration `yaml:"interval"`
+	// Charset, when set, overrides the feed's declared or detected character set
+	// ("windows-1256", "iso-8859-6", "utf-8", ...).
+	Charset string `yaml:"charset"`
+	// Timezone is the IANA zone of dates the feed writes without one ("Asia/Riyadh"); default UTC.
+	Timezone string `yaml:"timezone"`
 }
 
 // Defaults that are not obvious from Default itself.
@@ -160,6 +176,10 @@ func Default() Config {
 			PerHost:     2,
 			Timeout:     20 * time.Second,
 			MaxBody:     16 * MiB,
+			MinInterval: 2 * time.Minute,
+			MaxInterval: 6 * time.Hour,
+			HostGap:     time.Second,
+			MaxItems:    1000,
 		},
 		Dedupe: Dedupe{Window: 7 * 24 * time.Hour},
 		Feeds:  DefaultFeeds(),

@@ -119,6 +119,12 @@ func fullConfig() Config {
 			Timeout:     45 * time.Second,
 			MaxBody:     4 * MiB,
 			UserAgent:   "feedd-test/1.0 (+https://example.org)",
+			MinInterval: 30 * time.Second,
+			MaxInterval: 12 * time.Hour,
+			HostGap:     2 * time.Second,
+			MaxItems:    300,
+
+			DenyPrivateNetworks: true,
 		},
 		Dedupe: Dedupe{Window: 72 * time.Hour},
 		Feeds: []Feed{
@@ -128,6 +134,8 @@ func fullConfig() Config {
 				Name:     "الجزيرة",
 				Language: "ar",
 				Interval: 5 * time.Minute,
+				Charset:  "windows-1256",
+				Timezone: "Asia/Riyadh",
 			},
 			// name and language left out: they default to the id and "ar".
 			{ID: "archive_2015", URL: "file:///srv/feeds/archive.xml", Name: "archive_2015", Language: "ar"},
@@ -232,6 +240,8 @@ func TestEnvEveryKey(t *testing.T) {
 		"nats.replicas": "2", "nats.duplicate_window": "30m", "nats.max_age": "1h", "http.listen": ":1",
 		"poll.interval": "1m", "poll.concurrency": "3", "poll.per_host": "4", "poll.timeout": "5s",
 		"poll.max_body": "1MiB", "poll.user_agent": "ua", "dedupe.window": "1h",
+		"poll.min_interval": "10s", "poll.max_interval": "2h", "poll.host_gap": "0s", "poll.max_items": "50",
+		"poll.deny_private_networks": "true",
 	}
 	var environ []string
 	for _, s := range Settings() {
@@ -263,6 +273,26 @@ func TestLoadProblems(t *testing.T) {
 			name: "bad feed id",
 			yaml: "feeds:\n  - id: Al Jazeera\n    url: https://www.aljazeera.net/\n",
 			want: []Problem{{"feeds[0].id", "Al Jazeera", "must match [a-z0-9_-]+"}},
+		},
+		{
+			name: "unknown feed charset",
+			yaml: "feeds:\n  - id: a\n    url: https://example.com/\n    charset: cp9999\n",
+			want: []Problem{{"feeds[0].charset", "cp9999", "unknown character set"}},
+		},
+		{
+			name: "unknown feed time zone",
+			yaml: "feeds:\n  - id: a\n    url: https://example.com/\n    timezone: Asia/Nowhere\n",
+			want: []Problem{{"feeds[0].timezone", "Asia/Nowhere", "unknown time zone"}},
+		},
+		{
+			name: "max interval below min interval",
+			yaml: "poll:\n  min_interval: 10m\n  max_interval: 5m\n",
+			want: []Problem{{"poll.max_interval", "5m", "at least poll.min_interval"}},
+		},
+		{
+			name: "bad boolean",
+			yaml: "poll:\n  deny_private_networks: maybe\n",
+			want: []Problem{{"poll.deny_private_networks", "maybe", "invalid boolean"}},
 		},
 		{
 			name: "empty feed id",

@@ -38,6 +38,11 @@ var configFields = []field[Config]{
 	durationField("poll.timeout", "time limit of one fetch", func(c *Config) *time.Duration { return &c.Poll.Timeout }),
 	sizeField("poll.max_body", "largest feed body read", func(c *Config) *Size { return &c.Poll.MaxBody }),
 	stringField("poll.user_agent", `User-Agent header; "" means feedd/<version> (+`+ProjectURL+`)`, func(c *Config) *string { return &c.Poll.UserAgent }),
+	durationField("poll.min_interval", "least time between two polls of a feed, whatever its interval, cache hints or publishing rate", func(c *Config) *time.Duration { return &c.Poll.MinInterval }),
+	durationField("poll.max_interval", "most time between two polls of a feed (adaptation and backoff stop there; Retry-After may exceed it)", func(c *Config) *time.Duration { return &c.Poll.MaxInterval }),
+	durationField("poll.host_gap", "least time between the starts of two requests to one host", func(c *Config) *time.Duration { return &c.Poll.HostGap }),
+	intField("poll.max_items", "items read from one feed at most", func(c *Config) *int { return &c.Poll.MaxItems }),
+	boolField("poll.deny_private_networks", "refuse loopback, private and link-local addresses (after DNS, on every redirect)", func(c *Config) *bool { return &c.Poll.DenyPrivateNetworks }),
 	durationField("dedupe.window", "how far back a near duplicate is looked for", func(c *Config) *time.Duration { return &c.Dedupe.Window }),
 }
 
@@ -48,6 +53,8 @@ var feedFields = []field[Feed]{
 	stringField("name", "outlet's display name; defaults to the id", func(f *Feed) *string { return &f.Name }),
 	stringField("language", "language tag such as ar or ar-EG; defaults to ar", func(f *Feed) *string { return &f.Language }),
 	durationField("interval", "time between two polls; 0 uses poll.interval", func(f *Feed) *time.Duration { return &f.Interval }),
+	stringField("charset", "character set overriding the declared or detected one, such as windows-1256", func(f *Feed) *string { return &f.Charset }),
+	stringField("timezone", "IANA time zone of dates written without one, such as Asia/Riyadh; default UTC", func(f *Feed) *string { return &f.Timezone }),
 }
 
 // feedsKey is the YAML key of the feed list.
@@ -76,6 +83,21 @@ func intField[T any](key, doc string, ptr func(*T) *int) field[T] {
 			return nil
 		},
 		get: func(t *T) string { return strconv.Itoa(*ptr(t)) },
+	}
+}
+
+func boolField[T any](key, doc string, ptr func(*T) *bool) field[T] {
+	return field[T]{
+		key: key, doc: doc,
+		set: func(t *T, s string) error {
+			b, err := strconv.ParseBool(strings.TrimSpace(s))
+			if err != nil {
+				return errors.New("invalid boolean (true or false)")
+			}
+			*ptr(t) = b
+			return nil
+		},
+		get: func(t *T) string { return strconv.FormatBool(*ptr(t)) },
 	}
 }
 

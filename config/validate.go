@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"golang.org/x/text/encoding/htmlindex"
 	"log/slog"
 	"net"
 	"net/url"
@@ -72,6 +73,16 @@ func (c Config) problems() Problems {
 		ps.add("poll.user_agent", c.Poll.UserAgent, "must not contain control characters")
 	}
 
+	if positive(&ps, "poll.min_interval", c.Poll.MinInterval) && positive(&ps, "poll.max_interval", c.Poll.MaxInterval) &&
+		c.Poll.MaxInterval < c.Poll.MinInterval {
+		ps.add("poll.max_interval", formatDuration(c.Poll.MaxInterval),
+			"must be at least poll.min_interval ("+formatDuration(c.Poll.MinInterval)+")")
+	}
+	if c.Poll.HostGap < 0 {
+		ps.add("poll.host_gap", formatDuration(c.Poll.HostGap), "must not be negative")
+	}
+	atLeastOne(&ps, "poll.max_items", c.Poll.MaxItems)
+
 	positive(&ps, "dedupe.window", c.Dedupe.Window)
 
 	if len(c.Feeds) == 0 {
@@ -105,6 +116,16 @@ func (c Config) problems() Problems {
 		}
 		if f.Interval < 0 {
 			ps.add(path+".interval", formatDuration(f.Interval), "must not be negative (0 uses poll.interval)")
+		}
+		if f.Charset != "" {
+			if _, err := htmlindex.Get(f.Charset); err != nil {
+				ps.add(path+".charset", f.Charset, "unknown character set")
+			}
+		}
+		if f.Timezone != "" {
+			if _, err := time.LoadLocation(f.Timezone); err != nil || f.Timezone == "Local" {
+				ps.add(path+".timezone", f.Timezone, "unknown time zone (use an IANA name such as Asia/Riyadh)")
+			}
 		}
 	}
 	return ps
