@@ -54,11 +54,13 @@ type Options struct {
 	Interval     time.Duration // default poll interval of a feed without its own
 	Concurrency  int           // feeds fetched at once
 	PerHost      int           // requests to one host at once
+	HostGap      time.Duration // least time between the starts of two requests to one host
+	Policy       Policy        // when to poll next
 	DedupeWindow time.Duration // how old the original of a duplicate may be
 	Logger       *slog.Logger
 	Metrics      *Metrics
-	// Now returns the current time; nil means time.Now. Tests set it.
-	Now func() time.Time
+	// Clock is the source of time; nil means the real one. Tests set a fake one.
+	Clock Clock
 }
 
 // Pipeline polls feeds and records their articles. Create it with New.
@@ -86,8 +88,8 @@ func New(opts Options, f Fetcher, s Store, relay *Relay) *Pipeline {
 	if opts.Metrics == nil {
 		opts.Metrics = NewMetrics(nil)
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
+	if opts.Clock == nil {
+		opts.Clock = realClock{}
 	}
 	opts.Concurrency = max(opts.Concurrency, 1)
 	opts.PerHost = max(opts.PerHost, 1)
@@ -103,7 +105,7 @@ func New(opts Options, f Fetcher, s Store, relay *Relay) *Pipeline {
 		asm:     newAssembler(),
 		log:     opts.Logger,
 		m:       opts.Metrics,
-		hosts:   newHostLimiter(opts.PerHost),
+		hosts:   newHostLimiter(opts.PerHost, opts.HostGap, opts.Clock),
 	}
 }
 
@@ -145,8 +147,9 @@ func (c *Counts) add(o Counts) {
 // pollResult is what one poll of one feed did.
 type pollResult struct {
 	counts Counts
-	err    error // the fetch or store error that failed the poll
-	next   time.Duration
+	err    error         // the fetch or store error that failed the poll
+	next   time.Duration // the wait before the next poll
+	nextAt time.Time     // the time of the next poll, as stored
 	state  store.Feed
 }
 
@@ -171,11 +174,11 @@ func (p *Pipeline) poll(ctx context.Context, f Feed) pollResult {
 		res.err = err
 		return res
 	}
-	start := p.opts.Now()
+	start := time.Now()
 	r, err := p.fetch.Fetch(ctx, fetcher.Request{URL: f.URL, ETag: st.ETag, LastModified: st.LastModified})
 	release()
 	p.m.FetchDuration.Observe(time.Since(start).Seconds())
-	now := p.opts.Now()
+	now := p.opts.Clock.Now()
 	st.LastPollAt = now
 	interval := f.Interval
 	if interval <= 0 {
@@ -197,10 +200,11 @@ func (p *Pipeline) poll(ctx context.Context, f Feed) pollResult {
 		if errors.As(err, &fe) {
 			st.LastStatus = fe.StatusCode
 		}
-		res.next = backoff(interval, st.ConsecutiveFailures)
-		if errors.As(err, &fe) && fe.RetryAfter > res.next {
-			res.next = fe.RetryAfter
+		var retryAfter time.Duration
+		if fe != nil {
+			retryAfter = fe.RetryAfter
 		}
+		res.next = p.opts.Policy.afterFailure(interval, st.ConsecutiveFailures, retryAfter)
 		p.m.Polls.WithLabelValues("error").Inc()
 		p.m.FetchErrors.WithLabelValues(string(class)).Inc()
 		p.m.FeedFailures.WithLabelValues(f.ID).Set(float64(st.ConsecutiveFailures))
@@ -208,16 +212,19 @@ func (p *Pipeline) poll(ctx context.Context, f Feed) pollResult {
 			"failures", st.ConsecutiveFailures, "retry_in", res.next.Round(time.Second))
 		p.saveState(ctx, &st, now.Add(res.next))
 		res.state = st
+		res.nextAt = st.NextPollAt
 		return res
 	}
 
 	res.counts.Fetched = 1
 	st.LastStatus = r.StatusCode
+	var gap time.Duration
 	if r.NotModified {
 		res.counts.NotModified = 1
 		p.m.Polls.WithLabelValues("not_modified").Inc()
 	} else {
 		entries := p.asm.assemble(f, r.Feed, r.URL, r.FetchedAt)
+		gap = publishingGap(entries)
 		res.counts.Items = len(entries)
 		p.m.Items.Add(float64(len(entries)))
 		c, err := p.ingest(ctx, entries)
@@ -227,10 +234,13 @@ func (p *Pipeline) poll(ctx context.Context, f Feed) pollResult {
 			// what was recorded is recognised as a repeat.
 			p.m.StoreErrors.Inc()
 			res.err = fmt.Errorf("record articles of feed %s: %w", f.ID, err)
+			res.counts.Fetched, res.counts.Failed = 0, 1
+			st.LastError, st.ErrorClass = res.err.Error(), "store"
 			p.log.Error("recording articles failed", "feed", f.ID, "err", err)
 			res.next = min(interval, time.Minute)
 			p.saveState(ctx, &st, now.Add(res.next))
 			res.state = st
+			res.nextAt = st.NextPollAt
 			return res
 		}
 		st.ETag, st.LastModified = r.ETag, r.LastModified
@@ -243,17 +253,18 @@ func (p *Pipeline) poll(ctx context.Context, f Feed) pollResult {
 	st.LastSuccessAt = now
 	p.m.FeedFailures.WithLabelValues(f.ID).Set(0)
 	p.m.LastSuccess.WithLabelValues(f.ID).Set(float64(now.Unix()))
-	res.next = jitter(interval)
+	res.next = p.opts.Policy.afterSuccess(interval, gap, 0)
 	p.log.Debug("polled", "feed", f.ID, "items", res.counts.Items, "new", res.counts.New,
 		"duplicates", res.counts.Duplicates, "repeats", res.counts.Repeats,
 		"not_modified", r.NotModified, "took", time.Since(start).Round(time.Millisecond))
 	p.saveState(ctx, &st, now.Add(res.next))
 	res.state = st
+	res.nextAt = st.NextPollAt
 	return res
 }
 
 func (p *Pipeline) saveState(ctx context.Context, st *store.Feed, next time.Time) {
-	st.NextPollAt = next
+	st.NextPollAt = next.Truncate(time.Millisecond) // the store keeps milliseconds
 	if err := p.store.PutFeed(context.WithoutCancel(ctx), *st); err != nil {
 		p.m.StoreErrors.Inc()
 		p.log.Error("saving feed state failed", "feed", st.ID, "err", err)

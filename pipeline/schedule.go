@@ -7,150 +7,151 @@ import (
 	"time"
 )
 
-// hostLimiter bounds the requests in flight to one host.
+// hostLimiter bounds the requests in flight to one host and spaces their starts by a gap.
 type hostLimiter struct {
 	per   int
+	gap   time.Duration
+	clock Clock
 	mu    sync.Mutex
-	hosts map[string]chan struct{}
+	hosts map[string]*hostSlot
 }
 
-func newHostLimiter(per int) *hostLimiter {
-	return &hostLimiter{per: per, hosts: map[string]chan struct{}{}}
+type hostSlot struct {
+	sem  chan struct{}
+	next time.Time // earliest start of the next request; guarded by hostLimiter.mu
 }
 
-// acquire waits for a slot for host and returns the function that frees it.
+func newHostLimiter(per int, gap time.Duration, clock Clock) *hostLimiter {
+	return &hostLimiter{per: per, gap: gap, clock: clock, hosts: map[string]*hostSlot{}}
+}
+
+// acquire waits for a slot for host and for the gap since the previous request to it, and
+// returns the function that frees the slot.
 func (h *hostLimiter) acquire(ctx context.Context, host string) (func(), error) {
 	h.mu.Lock()
-	sem, ok := h.hosts[host]
+	slot, ok := h.hosts[host]
 	if !ok {
-		sem = make(chan struct{}, h.per)
-		h.hosts[host] = sem
+		slot = &hostSlot{sem: make(chan struct{}, h.per)}
+		h.hosts[host] = slot
 	}
 	h.mu.Unlock()
 	select {
-	case sem <- struct{}{}:
-		return func() { <-sem }, nil
+	case slot.sem <- struct{}{}:
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-}
-
-// maxBackoff caps the wait after repeated failures: a feed is never given up on, but a dead one
-// is asked at most every six hours.
-const maxBackoff = 6 * time.Hour
-
-// backoff is the wait before polling a feed again after its n-th consecutive failure: the
-// interval doubled per failure beyond the first, from at least one minute, capped, with jitter.
-func backoff(interval time.Duration, n int) time.Duration {
-	d := min(interval, 5*time.Minute)
-	d = max(d, time.Minute)
-	for i := 1; i < n && d < maxBackoff; i++ {
-		d *= 2
+	release := func() { <-slot.sem }
+	// Reserve the next start time, then wait for it.
+	h.mu.Lock()
+	now := h.clock.Now()
+	start := now
+	if slot.next.After(now) {
+		start = slot.next
 	}
-	return jitter(min(d, maxBackoff))
-}
-
-// jitter spreads d by ±10% so that feeds polled together drift apart.
-func jitter(d time.Duration) time.Duration {
-	if d <= 0 {
-		return d
+	slot.next = start.Add(h.gap)
+	h.mu.Unlock()
+	if wait := start.Sub(now); wait > 0 {
+		select {
+		case <-h.clock.After(wait):
+		case <-ctx.Done():
+			release()
+			return nil, ctx.Err()
+		}
 	}
-	spread := d / 5
-	return d - spread/2 + rand.N(spread+1)
+	return release, nil
 }
 
-// Run polls every feed on its own schedule and relays the outbox until ctx ends. Feeds whose next
-// poll is due (or never polled) start within the first few seconds, spread apart; afterwards each
-// feed is polled at its interval with jitter, and after failures on a growing, capped schedule.
-// A progress line is logged after every round in which each feed was polled at least once.
+// Run polls every feed on its own schedule until ctx ends (see Policy for when). Feeds never
+// polled, or whose stored next poll is due, start within the first seconds, spread apart; a
+// restart honours the next poll times stored before it. A progress line is logged after every
+// round in which each feed was polled at least once. The outbox relay runs separately.
 func (p *Pipeline) Run(ctx context.Context) error {
-	type due struct {
-		feed Feed
-		at   time.Time
-	}
-	now := p.opts.Now()
-	queue := make([]due, 0, len(p.opts.Feeds))
+	clock := p.opts.Clock
+	now := clock.Now()
+	next := make(map[string]time.Time, len(p.opts.Feeds))
 	startSpread := min(10*time.Second, p.opts.Interval)
 	for _, f := range p.opts.Feeds {
 		at := now.Add(rand.N(startSpread + 1))
 		if st, ok, err := p.store.Feed(ctx, f.ID); err == nil && ok && st.URL == f.URL && st.NextPollAt.After(at) {
 			at = st.NextPollAt
 		}
-		queue = append(queue, due{f, at})
+		next[f.ID] = at
 	}
 
+	type done struct {
+		id   string
+		next time.Time
+	}
 	var (
-		wg      sync.WaitGroup
-		mu      sync.Mutex
-		round   Counts
-		polled  = map[string]bool{}
-		started = now
-		results = make(chan due, len(p.opts.Feeds))
+		wg       sync.WaitGroup
+		results  = make(chan done, len(p.opts.Feeds))
+		inFlight = map[string]bool{}
+		sem      = make(chan struct{}, p.opts.Concurrency)
+		round    Counts
+		polled   = map[string]bool{}
+		started  = now
+		roundMu  sync.Mutex
 	)
-	sem := make(chan struct{}, p.opts.Concurrency)
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	inFlight := map[string]bool{}
+	defer wg.Wait()
 
 	for {
-		// Dispatch everything due; find the next wake-up.
-		now = p.opts.Now()
-		next := time.Time{}
-		for i := range queue {
-			d := &queue[i]
-			if inFlight[d.feed.ID] {
+		// Start every due feed a worker is free for; find the earliest future poll.
+		now = clock.Now()
+		var wake time.Time
+		for _, f := range p.opts.Feeds {
+			at := next[f.ID]
+			if inFlight[f.ID] {
 				continue
 			}
-			if !d.at.After(now) {
-				select {
-				case sem <- struct{}{}:
-				default:
-					continue // all workers busy: retried when one finishes
+			if at.After(now) {
+				if wake.IsZero() || at.Before(wake) {
+					wake = at
 				}
-				inFlight[d.feed.ID] = true
-				f := d.feed
-				wg.Go(func() {
-					defer func() { <-sem }()
-					r := p.poll(ctx, f)
-					mu.Lock()
-					round.add(r.counts)
-					polled[f.ID] = true
-					mu.Unlock()
-					results <- due{f, p.opts.Now().Add(max(r.next, time.Second))}
-				})
 				continue
 			}
-			if next.IsZero() || d.at.Before(next) {
-				next = d.at
+			select {
+			case sem <- struct{}{}:
+			default:
+				continue // all workers busy: looked at again when one finishes
 			}
+			inFlight[f.ID] = true
+			wg.Go(func() {
+				defer func() { <-sem }()
+				r := p.poll(ctx, f)
+				roundMu.Lock()
+				round.add(r.counts)
+				polled[f.ID] = true
+				roundMu.Unlock()
+				at := r.nextAt
+				if at.IsZero() { // shutting down, or the state could not be read
+					at = clock.Now().Add(max(r.next, time.Minute))
+				}
+				results <- done{f.ID, at}
+			})
 		}
-		if !next.IsZero() {
-			timer.Reset(max(next.Sub(now), 0))
+		var timer <-chan time.Time
+		if !wake.IsZero() {
+			timer = clock.After(wake.Sub(now))
 		}
 
 		select {
 		case <-ctx.Done():
-			wg.Wait()
 			return nil
 		case r := <-results:
-			delete(inFlight, r.feed.ID)
-			for i := range queue {
-				if queue[i].feed.ID == r.feed.ID {
-					queue[i].at = r.at
-				}
-			}
-			mu.Lock()
+			delete(inFlight, r.id)
+			next[r.id] = r.next
+			roundMu.Lock()
 			if len(polled) == len(p.opts.Feeds) {
 				depth, _ := p.store.OutboxDepth(ctx)
 				p.log.Info("poll round done", "feeds", round.Feeds, "fetched", round.Fetched,
 					"not_modified", round.NotModified, "failed", round.Failed, "items", round.Items,
 					"new", round.New, "duplicates", round.Duplicates, "repeats", round.Repeats,
 					"published_total", p.relay.Published(), "outbox", depth,
-					"took", time.Since(started).Round(time.Second))
-				round, polled, started = Counts{}, map[string]bool{}, time.Now()
+					"took", clock.Now().Sub(started).Round(time.Second))
+				round, polled, started = Counts{}, map[string]bool{}, clock.Now()
 			}
-			mu.Unlock()
-		case <-timer.C:
+			roundMu.Unlock()
+		case <-timer:
 		}
 	}
 }

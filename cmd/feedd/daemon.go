@@ -154,6 +154,7 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *daemon,
 	fetch := fetcher.New(fetcher.Options{
 		Timeout:   cfg.Poll.Timeout,
 		MaxBody:   int64(cfg.Poll.MaxBody),
+		MaxItems:  cfg.Poll.MaxItems,
 		UserAgent: userAgent(cfg),
 	})
 	d.pipe = pipeline.New(pipeline.Options{
@@ -161,6 +162,8 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *daemon,
 		Interval:     cfg.Poll.Interval,
 		Concurrency:  cfg.Poll.Concurrency,
 		PerHost:      cfg.Poll.PerHost,
+		HostGap:      cfg.Poll.HostGap,
+		Policy:       pipeline.Policy{MinInterval: cfg.Poll.MinInterval, MaxInterval: cfg.Poll.MaxInterval},
 		DedupeWindow: cfg.Dedupe.Window,
 		Logger:       log,
 		Metrics:      metrics,

@@ -1,0 +1,304 @@
+package pipeline
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/feedd/feedd/fetcher"
+)
+
+// fakeClock is a Clock that moves only when told to.
+type fakeClock struct {
+	mu      sync.Mutex
+	now     time.Time
+	waiters []fakeWaiter
+}
+
+type fakeWaiter struct {
+	at time.Time
+	ch chan time.Time
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ch := make(chan time.Time, 1)
+	if d <= 0 {
+		ch <- c.now
+		return ch
+	}
+	c.waiters = append(c.waiters, fakeWaiter{c.now.Add(d), ch})
+	return ch
+}
+
+// Advance moves the clock and fires the waiters that are due.
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	kept := c.waiters[:0]
+	for _, w := range c.waiters {
+		if !w.at.After(c.now) {
+			w.ch <- c.now
+		} else {
+			kept = append(kept, w)
+		}
+	}
+	c.waiters = kept
+}
+
+// waitingFor reports whether someone waits for the clock to reach t.
+func (c *fakeClock) waitingFor(t time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, w := range c.waiters {
+		if w.at.Truncate(time.Millisecond).Equal(t.Truncate(time.Millisecond)) {
+			return true
+		}
+	}
+	return false
+}
+
+// pending counts the waiters.
+func (c *fakeClock) pending() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.waiters)
+}
+
+func TestPolicyAfterSuccess(t *testing.T) {
+	p := Policy{MinInterval: 2 * time.Minute, MaxInterval: 6 * time.Hour}
+	tests := []struct {
+		name            string
+		base, gap, hint time.Duration
+		lo, hi          time.Duration
+	}{
+		{"base with jitter", 10 * time.Minute, 0, 0, 9 * time.Minute, 11 * time.Minute},
+		{"cache hint longer than base wins", 5 * time.Minute, 0, 15 * time.Minute, 15 * time.Minute, 15 * time.Minute},
+		{"cache hint shorter than base is ignored", 10 * time.Minute, 0, time.Minute, 9 * time.Minute, 11 * time.Minute},
+		{"busy feed polled more often, at most 4x", 20 * time.Minute, time.Minute, 0, 4*time.Minute + 30*time.Second, 5*time.Minute + 30*time.Second},
+		{"slow feed polled less often, at most 4x less", 10 * time.Minute, 12 * time.Hour, 0, 36 * time.Minute, 44 * time.Minute},
+		{"never below min_interval", time.Minute, 0, 0, 2 * time.Minute, 2 * time.Minute},
+		{"never above max_interval", 5 * time.Hour, 20 * time.Hour, 48 * time.Hour, 6 * time.Hour, 6 * time.Hour},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for range 200 {
+				if got := p.afterSuccess(tt.base, tt.gap, tt.hint); got < tt.lo || got > tt.hi {
+					t.Fatalf("got %v, want within [%v, %v]", got, tt.lo, tt.hi)
+				}
+			}
+		})
+	}
+}
+
+func TestPolicyAfterFailure(t *testing.T) {
+	p := Policy{MinInterval: time.Minute, MaxInterval: 6 * time.Hour}
+	// The upper bound of the wait doubles per failure from 5 minutes and stops at 6 hours.
+	tests := []struct {
+		n          int
+		retryAfter time.Duration
+		lo, hi     time.Duration
+	}{
+		{1, 0, 150 * time.Second, 5 * time.Minute},
+		{2, 0, 5 * time.Minute, 10 * time.Minute},
+		{4, 0, 20 * time.Minute, 40 * time.Minute},
+		{7, 0, 160 * time.Minute, 320 * time.Minute},
+		{8, 0, 3 * time.Hour, 6 * time.Hour},
+		{50, 0, 3 * time.Hour, 6 * time.Hour},
+		{1, time.Hour, time.Hour, time.Hour},
+		{1, 10 * time.Hour, 10 * time.Hour, 10 * time.Hour},
+		{1, 100 * time.Hour, MaxRetryAfter, MaxRetryAfter},
+	}
+	for _, tt := range tests {
+		for range 200 {
+			if got := p.afterFailure(10*time.Minute, tt.n, tt.retryAfter); got < tt.lo || got > tt.hi {
+				t.Fatalf("failure %d, retry-after %v: got %v, want within [%v, %v]", tt.n, tt.retryAfter, got, tt.lo, tt.hi)
+			}
+		}
+	}
+}
+
+func TestPublishingGap(t *testing.T) {
+	at := func(mins ...int) []entry {
+		var es []entry
+		for _, m := range mins {
+			var e entry
+			e.art.PublishedAt = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(m) * time.Minute)
+			es = append(es, e)
+		}
+		return es
+	}
+	if got := publishingGap(at(0, 10)); got != 0 {
+		t.Errorf("two dates: got %v, want 0", got)
+	}
+	if got := publishingGap(at(0, 10, 20, 30, 100)); got != 10*time.Minute {
+		t.Errorf("got %v, want 10m (the median gap)", got)
+	}
+	if got := publishingGap(at(0, 0, 0, 5)); got != 0 {
+		t.Errorf("duplicate dates: got %v, want 0", got)
+	}
+}
+
+// scheduleHarness runs the pipeline on a fake clock against one feed handler.
+type scheduleHarness struct {
+	clock    *fakeClock
+	requests atomic.Int64
+	pipe     *Pipeline
+	feed     Feed
+}
+
+func newScheduleHarness(t *testing.T, handler http.HandlerFunc) *scheduleHarness {
+	t.Helper()
+	h := &scheduleHarness{clock: newFakeClock()}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.requests.Add(1)
+		handler(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	h.feed = Feed{ID: "f", URL: srv.URL + "/feed.xml", Lang: "ar", Interval: 10 * time.Minute}
+	s := openStore(t)
+	h.pipe = New(Options{
+		Feeds: []Feed{h.feed}, Concurrency: 1, PerHost: 1,
+		Policy: Policy{MinInterval: time.Minute, MaxInterval: 6 * time.Hour},
+		Logger: testLogger(t), Clock: h.clock,
+	}, fetcher.New(fetcher.Options{Timeout: 5 * time.Second}), s, NewRelay(s, nil, testLogger(t), NewMetrics(nil)))
+	return h
+}
+
+// nextPoll returns the next poll time the pipeline stored for the feed.
+func (h *scheduleHarness) nextPoll(t *testing.T) time.Time {
+	t.Helper()
+	st, ok, err := h.pipe.store.Feed(context.Background(), h.feed.ID)
+	if err != nil || !ok {
+		t.Fatalf("feed state: %v %v", ok, err)
+	}
+	return st.NextPollAt
+}
+
+// run starts Run and waits for the first poll to be scheduled and done.
+func (h *scheduleHarness) run(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { h.pipe.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	for h.clock.pending() == 0 { // the scheduler sleeps until the first poll
+		time.Sleep(time.Millisecond)
+	}
+	h.clock.Advance(11 * time.Second) // past the start spread
+	h.awaitPolls(t, 1)
+}
+
+// awaitPolls waits until n requests were answered and the scheduler sleeps until the stored next
+// poll: the scheduler is idle, so nothing happens until the clock moves.
+func (h *scheduleHarness) awaitPolls(t *testing.T, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if h.requests.Load() >= n {
+			st, ok, _ := h.pipe.store.Feed(context.Background(), h.feed.ID)
+			if ok && !st.NextPollAt.IsZero() && h.clock.waitingFor(st.NextPollAt) {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d requests, want %d and the scheduler waiting for the next poll", h.requests.Load(), n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := h.requests.Load(); got != n {
+		t.Fatalf("%d requests, want %d", got, n)
+	}
+}
+
+// advanceTo moves the clock to t in steps, checking that no request is made on the way.
+func (h *scheduleHarness) advanceTo(t *testing.T, until time.Time, wantRequests int64) {
+	t.Helper()
+	for h.clock.Now().Before(until) {
+		h.clock.Advance(min(time.Minute, until.Sub(h.clock.Now())))
+		if got := h.requests.Load(); got != wantRequests {
+			t.Fatalf("at %v: %d requests, want %d", h.clock.Now(), got, wantRequests)
+		}
+	}
+}
+
+func TestRunHonoursRetryAfter(t *testing.T) {
+	h := newScheduleHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "3600")
+		http.Error(w, "slow down", http.StatusTooManyRequests)
+	})
+	h.run(t)
+	start := h.clock.Now()
+	next := h.nextPoll(t)
+	if next.Before(start.Add(time.Hour)) {
+		t.Fatalf("next poll %v after a Retry-After of an hour, want at least %v", next, start.Add(time.Hour))
+	}
+	h.advanceTo(t, next.Add(-time.Second), 1)
+	h.clock.Advance(2 * time.Second)
+	h.awaitPolls(t, 2)
+}
+
+func TestRunBacksOffOnRepeatedFailure(t *testing.T) {
+	h := newScheduleHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "broken", http.StatusInternalServerError)
+	})
+	h.run(t)
+	var waits []time.Duration
+	for n := int64(1); n <= 10; n++ {
+		next := h.nextPoll(t)
+		waits = append(waits, next.Sub(h.clock.Now()))
+		h.advanceTo(t, next.Add(-time.Millisecond), n)
+		h.clock.Advance(time.Second)
+		h.awaitPolls(t, n+1)
+	}
+	t.Logf("waits: %v", waits)
+	// Equal jitter keeps each wait within [d/2, d] of a doubling d: over three failures the wait
+	// must have grown, and it must never pass max_interval.
+	for i, w := range waits {
+		if w > 6*time.Hour {
+			t.Errorf("wait %d is %v, over max_interval", i, w)
+		}
+		if i >= 3 && w <= waits[i-3] && w < 3*time.Hour {
+			t.Errorf("wait %d (%v) did not grow over wait %d (%v)", i, w, i-3, waits[i-3])
+		}
+	}
+	if last := waits[len(waits)-1]; last < 3*time.Hour {
+		t.Errorf("after 10 failures the wait is %v, want at least half of max_interval", last)
+	}
+}
+
+func TestRunPollsAtInterval(t *testing.T) {
+	body, err := os.ReadFile(filepath.Join(corpusFeeds, "elaph.xml"))
+	if err != nil {
+		t.Skipf("corpus not available: %v", err)
+	}
+	h := newScheduleHarness(t, func(w http.ResponseWriter, r *http.Request) { w.Write(body) })
+	h.run(t)
+	for n := int64(1); n <= 3; n++ {
+		next := h.nextPoll(t)
+		if d := next.Sub(h.clock.Now()); d < time.Minute || d > 6*time.Hour {
+			t.Fatalf("next poll in %v", d)
+		}
+		h.advanceTo(t, next.Add(-time.Millisecond), n)
+		h.clock.Advance(time.Second)
+		h.awaitPolls(t, n+1)
+	}
+}
