@@ -38,6 +38,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
@@ -55,6 +56,9 @@ type Store struct {
 	path string
 	// writeSlot has capacity one: a goroutine holds it for the duration of a write transaction.
 	writeSlot chan struct{}
+	// writeErr holds the error of the last failed write when it was the database's fault (disk
+	// full, I/O, read-only, corrupt, locked), until a write succeeds. Ping reports it.
+	writeErr atomic.Pointer[error]
 }
 
 // Open opens the database at path, creating it and its parent directory (mode 0o750) when
@@ -137,8 +141,13 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// Ping reports whether the database answers a query and carries the schema this build expects.
+// Ping reports whether the database is usable: it answers a query, carries the schema this build
+// expects, and the last write did not fail for want of space, I/O or permission (a full disk
+// shows here until a write succeeds again).
 func (s *Store) Ping(ctx context.Context) error {
+	if p := s.writeErr.Load(); p != nil {
+		return fmt.Errorf("store: %s: last write failed: %w", s.path, *p)
+	}
 	var v int
 	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
 		return fmt.Errorf("store: ping %s: %w", s.path, classify(err))
@@ -152,6 +161,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // write runs fns, in order, in one write transaction and commits it; the first error rolls
 // everything back. Only one write transaction of this Store runs at a time.
 func (s *Store) write(ctx context.Context, fns ...func(tx *sql.Tx) error) (err error) {
+	defer func() { s.noteWrite(err) }()
 	select {
 	case s.writeSlot <- struct{}{}:
 	case <-ctx.Done():
@@ -170,6 +180,22 @@ func (s *Store) write(ctx context.Context, fns ...func(tx *sql.Tx) error) (err e
 		}
 	}
 	return tx.Commit()
+}
+
+// noteWrite remembers a write error that makes the database unusable, and forgets it once a
+// write succeeds. Conflicts and cancellations say nothing about the database's health.
+func (s *Store) noteWrite(err error) {
+	if err == nil {
+		s.writeErr.Store(nil)
+		return
+	}
+	err = classify(err)
+	for _, bad := range []error{ErrFull, ErrIO, ErrReadOnly, ErrCorrupt, ErrBusy} {
+		if errors.Is(err, bad) {
+			s.writeErr.Store(&err)
+			return
+		}
+	}
 }
 
 // millis converts t to the stored form: unix milliseconds, or NULL for the zero time.

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -418,5 +419,53 @@ func TestClassify(t *testing.T) {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestPingReportsFullDatabase: a write that fails for want of space makes Ping fail, naming the
+// cause, until a write succeeds again; a conflict does not.
+func TestPingReportsFullDatabase(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "feedd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.db.SetMaxOpenConns(1) // the page limit below is per connection
+	var pages int
+	if err := s.db.QueryRowContext(ctx, "PRAGMA page_count").Scan(&pages); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.ExecContext(ctx, fmt.Sprintf("PRAGMA max_page_count = %d", pages+2)); err != nil {
+		t.Fatal(err)
+	}
+	big := bytes.Repeat([]byte("x"), 64<<10)
+	var insertErr error
+	for i := 0; i < 50 && insertErr == nil; i++ {
+		id := fmt.Sprintf("%064d", i)
+		_, insertErr = s.Insert(ctx, Article{ID: id, FeedID: "f", FetchedAt: time.Now()},
+			Message{MsgID: id, Subject: "articles.new.ar.f", Data: big})
+	}
+	if !errors.Is(insertErr, ErrFull) {
+		t.Fatalf("got %v, want ErrFull once the database is full", insertErr)
+	}
+	if err := s.Ping(ctx); !errors.Is(err, ErrFull) {
+		t.Errorf("Ping on a full database: got %v, want ErrFull", err)
+	}
+	if _, err := s.db.ExecContext(ctx, "PRAGMA max_page_count = 1000000"); err != nil {
+		t.Fatal(err)
+	}
+	id := fmt.Sprintf("%064d", 999)
+	if _, err := s.Insert(ctx, Article{ID: id, FeedID: "f", FetchedAt: time.Now()}, Message{MsgID: id, Subject: "s", Data: big}); err != nil {
+		t.Fatalf("insert after space returned: %v", err)
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Errorf("Ping after a successful write: %v", err)
+	}
+	if _, err := s.Insert(ctx, Article{ID: id, FeedID: "f", FetchedAt: time.Now()}, Message{MsgID: id, Subject: "s"}); !errors.Is(err, ErrExists) {
+		t.Fatalf("got %v, want ErrExists", err)
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Errorf("Ping after a conflict: %v", err)
 	}
 }
