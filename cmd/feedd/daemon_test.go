@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,19 +20,44 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
+// feeddBinary is the command built once for the tests that run it as a child process.
+var feeddBinary struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if feeddBinary.path != "" {
+		os.RemoveAll(filepath.Dir(feeddBinary.path))
+	}
+	os.Exit(code)
+}
+
 // buildFeedd builds the command once per test binary run.
 func buildFeedd(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs the feedd binary")
 	}
-	bin := filepath.Join(t.TempDir(), "feedd")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	feeddBinary.once.Do(func() {
+		dir, err := os.MkdirTemp("", "feedd-bin")
+		if err != nil {
+			feeddBinary.err = err
+			return
+		}
+		feeddBinary.path = filepath.Join(dir, "feedd")
+		cmd := exec.Command("go", "build", "-o", feeddBinary.path, ".")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			feeddBinary.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if feeddBinary.err != nil {
+		t.Fatal(feeddBinary.err)
 	}
-	return bin
+	return feeddBinary.path
 }
 
 // freeAddr returns a loopback address with a port that was free a moment ago.
