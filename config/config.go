@@ -49,6 +49,8 @@ type Config struct {
 	Poll Poll `yaml:"poll"`
 	// Dedupe configures the duplicate decision.
 	Dedupe Dedupe `yaml:"dedupe"`
+	// Outbox configures the queue of articles waiting for JetStream.
+	Outbox Outbox `yaml:"outbox"`
 	// Feeds lists the feeds to poll. Load fills it with DefaultFeeds when the file lists none.
 	Feeds []Feed `yaml:"feeds"`
 }
@@ -120,6 +122,13 @@ type Dedupe struct {
 	Window time.Duration `yaml:"window"`
 }
 
+// Outbox configures the queue of articles waiting for JetStream.
+type Outbox struct {
+	// MaxPending bounds the unsent articles kept on disk while NATS is away: at the bound, polling
+	// pauses (nothing is dropped) until the relay has published some.
+	MaxPending int `yaml:"max_pending"`
+}
+
 // Feed is one feed to poll.
 type Feed struct {
 	// ID names the feed in NATS subjects and the store: [a-z0-9_-]+, unique.
@@ -182,6 +191,7 @@ func Default() Config {
 			MaxItems:    1000,
 		},
 		Dedupe: Dedupe{Window: 7 * 24 * time.Hour},
+		Outbox: Outbox{MaxPending: 100_000},
 		Feeds:  DefaultFeeds(),
 	}
 }

@@ -127,6 +127,7 @@ func fullConfig() Config {
 			DenyPrivateNetworks: true,
 		},
 		Dedupe: Dedupe{Window: 72 * time.Hour},
+		Outbox: Outbox{MaxPending: 5000},
 		Feeds: []Feed{
 			{
 				ID:       "aljazeera",
@@ -241,7 +242,7 @@ func TestEnvEveryKey(t *testing.T) {
 		"poll.interval": "1m", "poll.concurrency": "3", "poll.per_host": "4", "poll.timeout": "5s",
 		"poll.max_body": "1MiB", "poll.user_agent": "ua", "dedupe.window": "1h",
 		"poll.min_interval": "10s", "poll.max_interval": "2h", "poll.host_gap": "0s", "poll.max_items": "50",
-		"poll.deny_private_networks": "true",
+		"poll.deny_private_networks": "true", "outbox.max_pending": "7",
 	}
 	var environ []string
 	for _, s := range Settings() {

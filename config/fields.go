@@ -44,6 +44,7 @@ var configFields = []field[Config]{
 	intField("poll.max_items", "items read from one feed at most", func(c *Config) *int { return &c.Poll.MaxItems }),
 	boolField("poll.deny_private_networks", "refuse loopback, private and link-local addresses (after DNS, on every redirect)", func(c *Config) *bool { return &c.Poll.DenyPrivateNetworks }),
 	durationField("dedupe.window", "how far back a near duplicate is looked for", func(c *Config) *time.Duration { return &c.Dedupe.Window }),
+	intField("outbox.max_pending", "unsent articles kept while NATS is away before polling pauses", func(c *Config) *int { return &c.Outbox.MaxPending }),
 }
 
 // feedFields is the table of a feed's keys (feeds[i].<key> in YAML).

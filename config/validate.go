@@ -84,6 +84,7 @@ func (c Config) problems() Problems {
 	atLeastOne(&ps, "poll.max_items", c.Poll.MaxItems)
 
 	positive(&ps, "dedupe.window", c.Dedupe.Window)
+	atLeastOne(&ps, "outbox.max_pending", c.Outbox.MaxPending)
 
 	if len(c.Feeds) == 0 {
 		ps.add(feedsKey, "", "must list at least one feed")

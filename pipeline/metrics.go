@@ -17,6 +17,7 @@ type Metrics struct {
 	StoreErrors   prometheus.Counter     // database errors while recording articles or feed state
 	FeedFailures  *prometheus.GaugeVec   // consecutive failures, by feed
 	LastSuccess   *prometheus.GaugeVec   // unix time of the last successful poll, by feed
+	PollingPaused prometheus.Gauge       // 1 while polling waits for the outbox to drain
 }
 
 // NewMetrics creates the collectors and registers them with reg (nil: not registered, for tests).
@@ -56,6 +57,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		LastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "feedd_feed_last_success_timestamp_seconds", Help: "Unix time of the last successful poll, by feed.",
 		}, []string{"feed"}),
+		PollingPaused: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "feedd_polling_paused", Help: "1 while polling is paused because the outbox reached outbox.max_pending.",
+		}),
 	}
 	for _, v := range []string{"new", "duplicate", "repeat"} {
 		m.Articles.WithLabelValues(v)
@@ -65,7 +69,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.Polls, m.FetchErrors, m.FetchDuration, m.Items, m.Articles, m.Published,
-			m.PublishErrors, m.OutboxDepth, m.StoreErrors, m.FeedFailures, m.LastSuccess)
+			m.PublishErrors, m.OutboxDepth, m.StoreErrors, m.FeedFailures, m.LastSuccess, m.PollingPaused)
 	}
 	return m
 }

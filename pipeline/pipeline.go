@@ -57,6 +57,7 @@ type Options struct {
 	HostGap      time.Duration // least time between the starts of two requests to one host
 	Policy       Policy        // when to poll next
 	DedupeWindow time.Duration // how old the original of a duplicate may be
+	MaxPending   int64         // unsent outbox rows at which polling pauses; 0 means no bound
 	Logger       *slog.Logger
 	Metrics      *Metrics
 	// Clock is the source of time; nil means the real one. Tests set a fake one.

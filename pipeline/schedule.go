@@ -94,11 +94,18 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	)
 	defer wg.Wait()
 
+	paused := false
 	for {
 		// Start every due feed a worker is free for; find the earliest future poll.
 		now = clock.Now()
 		var wake time.Time
+		if p.outboxFull(ctx, &paused) {
+			wake = now.Add(time.Second) // look again in a second
+		}
 		for _, f := range p.opts.Feeds {
+			if paused {
+				break
+			}
 			at := next[f.ID]
 			if inFlight[f.ID] {
 				continue
@@ -154,4 +161,29 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		case <-timer:
 		}
 	}
+}
+
+// outboxFull reports whether the outbox holds MaxPending unsent rows or more, in which case
+// polling pauses rather than piling up more (nothing is dropped: feeds are polled again once
+// the relay catches up). It logs and reports the transitions.
+func (p *Pipeline) outboxFull(ctx context.Context, paused *bool) bool {
+	if p.opts.MaxPending <= 0 {
+		return false
+	}
+	depth, err := p.store.OutboxDepth(ctx)
+	if err != nil {
+		return *paused // keep the current state on a read error
+	}
+	full := depth >= p.opts.MaxPending
+	switch {
+	case full && !*paused:
+		p.log.Warn("outbox full: polling paused until JetStream catches up", "outbox", depth,
+			"max_pending", p.opts.MaxPending)
+		p.m.PollingPaused.Set(1)
+	case !full && *paused:
+		p.log.Info("outbox below its bound: polling resumed", "outbox", depth)
+		p.m.PollingPaused.Set(0)
+	}
+	*paused = full
+	return full
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/feedd/feedd/fetcher"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // fakeClock is a Clock that moves only when told to.
@@ -165,7 +166,7 @@ type scheduleHarness struct {
 	feed     Feed
 }
 
-func newScheduleHarness(t *testing.T, handler http.HandlerFunc) *scheduleHarness {
+func newScheduleHarness(t *testing.T, handler http.HandlerFunc, opts ...func(*Options)) *scheduleHarness {
 	t.Helper()
 	h := &scheduleHarness{clock: newFakeClock()}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -175,11 +176,15 @@ func newScheduleHarness(t *testing.T, handler http.HandlerFunc) *scheduleHarness
 	t.Cleanup(srv.Close)
 	h.feed = Feed{ID: "f", URL: srv.URL + "/feed.xml", Lang: "ar", Interval: 10 * time.Minute}
 	s := openStore(t)
-	h.pipe = New(Options{
+	o := Options{
 		Feeds: []Feed{h.feed}, Concurrency: 1, PerHost: 1,
 		Policy: Policy{MinInterval: time.Minute, MaxInterval: 6 * time.Hour},
 		Logger: testLogger(t), Clock: h.clock,
-	}, fetcher.New(fetcher.Options{Timeout: 5 * time.Second}), s, NewRelay(s, nil, testLogger(t), NewMetrics(nil)))
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	h.pipe = New(o, fetcher.New(fetcher.Options{Timeout: 5 * time.Second}), s, NewRelay(s, nil, testLogger(t), NewMetrics(nil)))
 	return h
 }
 
@@ -196,6 +201,13 @@ func (h *scheduleHarness) nextPoll(t *testing.T) time.Time {
 // run starts Run and waits for the first poll to be scheduled and done.
 func (h *scheduleHarness) run(t *testing.T) {
 	t.Helper()
+	h.start(t)
+	h.awaitPolls(t, 1)
+}
+
+// start starts Run and moves the clock past the start spread.
+func (h *scheduleHarness) start(t *testing.T) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { h.pipe.Run(ctx); close(done) }()
@@ -204,7 +216,6 @@ func (h *scheduleHarness) run(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	h.clock.Advance(11 * time.Second) // past the start spread
-	h.awaitPolls(t, 1)
 }
 
 // awaitPolls waits until n requests were answered and the scheduler sleeps until the stored next
@@ -300,5 +311,48 @@ func TestRunPollsAtInterval(t *testing.T) {
 		h.advanceTo(t, next.Add(-time.Millisecond), n)
 		h.clock.Advance(time.Second)
 		h.awaitPolls(t, n+1)
+	}
+}
+
+// TestRunPausesWhileOutboxFull: at outbox.max_pending unsent articles polling waits, and it
+// resumes once the relay has caught up.
+func TestRunPausesWhileOutboxFull(t *testing.T) {
+	body, err := os.ReadFile(filepath.Join(corpusFeeds, "elaph.xml"))
+	if err != nil {
+		t.Skipf("corpus not available: %v", err)
+	}
+	h := newScheduleHarness(t, func(w http.ResponseWriter, r *http.Request) { w.Write(body) },
+		func(o *Options) { o.MaxPending = 10 })
+	h.start(t) // the first poll records 15 articles: over the bound, and nothing publishes them
+	deadline := time.Now().Add(10 * time.Second)
+	for testutil.ToFloat64(h.pipe.m.PollingPaused) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("polling did not pause")
+		}
+		h.clock.Advance(time.Second)
+		time.Sleep(5 * time.Millisecond)
+	}
+	h.advanceTo(t, h.nextPoll(t).Add(time.Hour), 1)
+
+	ctx := context.Background()
+	rows, err := h.pipe.store.Pending(ctx, 0, 100)
+	if err != nil || len(rows) != 15 {
+		t.Fatalf("pending rows: %d, %v", len(rows), err)
+	}
+	seqs := make([]int64, len(rows))
+	for i, r := range rows {
+		seqs[i] = r.Seq
+	}
+	if err := h.pipe.store.MarkSent(ctx, seqs, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	// The scheduler looks again every second of its clock.
+	deadline = time.Now().Add(10 * time.Second)
+	for h.requests.Load() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("polling did not resume after the outbox drained")
+		}
+		h.clock.Advance(time.Second)
+		time.Sleep(5 * time.Millisecond)
 	}
 }
