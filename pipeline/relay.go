@@ -23,6 +23,8 @@ type Outbox interface {
 	RecordFailure(ctx context.Context, seqs []int64, errMsg string) error
 	// OutboxDepth counts the unsent messages.
 	OutboxDepth(ctx context.Context) (int64, error)
+	// PruneSent deletes the messages acknowledged before the given time.
+	PruneSent(ctx context.Context, before time.Time) (int64, error)
 }
 
 // Publisher sends messages to JetStream and reports each one's acknowledgement. The bus
@@ -55,7 +57,12 @@ type Relay struct {
 	ackTimeout time.Duration
 	wake       chan struct{}
 	published  atomic.Int64
+	lastPrune  atomic.Int64 // unix nanoseconds of the last prune
 }
+
+// keepSent is how long an acknowledged message stays in the outbox before it is deleted: long
+// enough to look at while debugging, short enough to keep the database small.
+const keepSent = 10 * time.Minute
 
 // NewRelay returns a relay from outbox to pub.
 func NewRelay(outbox Outbox, pub Publisher, log *slog.Logger, m *Metrics) *Relay {
@@ -181,6 +188,7 @@ func (r *Relay) flush(ctx context.Context) (int, error) {
 		}
 		r.published.Add(int64(len(sent)))
 		r.metrics.Published.Add(float64(len(sent)))
+		r.prune(ctx)
 	}
 	if len(failed) > 0 {
 		r.metrics.PublishErrors.Add(float64(len(failed)))
@@ -190,6 +198,20 @@ func (r *Relay) flush(ctx context.Context) (int, error) {
 		return len(sent), fmt.Errorf("%d of %d messages not acknowledged: %w", len(failed), len(rows), firstErr)
 	}
 	return len(sent), nil
+}
+
+// prune deletes messages acknowledged more than keepSent ago, at most once a minute.
+func (r *Relay) prune(ctx context.Context) {
+	now := time.Now()
+	last := r.lastPrune.Load()
+	if now.UnixNano()-last < int64(time.Minute) || !r.lastPrune.CompareAndSwap(last, now.UnixNano()) {
+		return
+	}
+	if n, err := r.outbox.PruneSent(context.WithoutCancel(ctx), now.Add(-keepSent)); err != nil {
+		r.log.Warn("outbox relay: prune sent messages", "err", err)
+	} else if n > 0 {
+		r.log.Debug("outbox relay: pruned sent messages", "count", n)
+	}
 }
 
 func (r *Relay) updateDepth(ctx context.Context) {

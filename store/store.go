@@ -146,7 +146,7 @@ func (s *Store) Close() error {
 // shows here until a write succeeds again).
 func (s *Store) Ping(ctx context.Context) error {
 	if p := s.writeErr.Load(); p != nil {
-		return fmt.Errorf("store: %s: last write failed: %w", s.path, *p)
+		return fmt.Errorf("store: %s: last write failed (%s): %w", s.path, describe(*p), *p)
 	}
 	var v int
 	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
@@ -180,6 +180,16 @@ func (s *Store) write(ctx context.Context, fns ...func(tx *sql.Tx) error) (err e
 		}
 	}
 	return tx.Commit()
+}
+
+// describe names the class of a write error in words, such as "disk full".
+func describe(err error) string {
+	for _, e := range []error{ErrFull, ErrIO, ErrReadOnly, ErrCorrupt, ErrBusy} {
+		if errors.Is(err, e) {
+			return strings.TrimPrefix(e.Error(), "store: ")
+		}
+	}
+	return "error"
 }
 
 // noteWrite remembers a write error that makes the database unusable, and forgets it once a

@@ -449,8 +449,8 @@ func TestPingReportsFullDatabase(t *testing.T) {
 	if !errors.Is(insertErr, ErrFull) {
 		t.Fatalf("got %v, want ErrFull once the database is full", insertErr)
 	}
-	if err := s.Ping(ctx); !errors.Is(err, ErrFull) {
-		t.Errorf("Ping on a full database: got %v, want ErrFull", err)
+	if err := s.Ping(ctx); !errors.Is(err, ErrFull) || !strings.Contains(err.Error(), "disk full") {
+		t.Errorf("Ping on a full database: got %v, want ErrFull saying disk full", err)
 	}
 	if _, err := s.db.ExecContext(ctx, "PRAGMA max_page_count = 1000000"); err != nil {
 		t.Fatal(err)

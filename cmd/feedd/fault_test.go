@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -245,4 +246,24 @@ func TestCrashesAndOutage(t *testing.T) {
 		t.Errorf("final run left %d pending, %d failed feeds", s.Pending, s.Failed)
 	}
 	checkExactlyOnce(t, natsURL, want)
+}
+
+// itemLinks returns the canonical URLs of the items of a rendered feed.
+func itemLinks(t *testing.T, body []byte) []string {
+	t.Helper()
+	var doc struct {
+		Links []string `xml:"channel>item>link"`
+	}
+	if err := xml.Unmarshal(body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	out := make([]string, 0, len(doc.Links))
+	for _, l := range doc.Links {
+		c, err := dedupe.CanonicalURL(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, c)
+	}
+	return out
 }
