@@ -267,3 +267,35 @@ func itemLinks(t *testing.T, body []byte) []string {
 	}
 	return out
 }
+
+// TestSigtermDuringBusyRun stops a busy daemon with SIGTERM: it exits 0 within shutdown_timeout,
+// and the next start publishes what was left, once.
+func TestSigtermDuringBusyRun(t *testing.T) {
+	bin := buildFeedd(t)
+	srv, feeds, want := saudiFeeds(t, 300*time.Millisecond, "2015-08-03")
+	rng := rand.New(rand.NewPCG(faultSeed(t), 1))
+	ns := natsServer(t, t.TempDir())
+	cfg := feedsConfig(t, t.TempDir(), ns.ClientURL(), "", srv, feeds, "  interval: 1h\nshutdown_timeout: 5s\n")
+
+	p := startFeedd(t, bin, "run", "--config", cfg)
+	waitFor(t, "articles to reach the stream", 30*time.Second, func() bool { return streamCount(ns.ClientURL()) > 0 })
+	time.Sleep(time.Duration(rng.IntN(1000)) * time.Millisecond)
+	start := time.Now()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v, want 0", err)
+		}
+	case <-time.After(5*time.Second + 2*time.Second): // shutdown_timeout, plus process start-up slack
+		t.Fatal("feedd did not stop within shutdown_timeout")
+	}
+	t.Logf("stopped %v after SIGTERM with %d of %d articles in the stream", time.Since(start).Round(time.Millisecond),
+		streamCount(ns.ClientURL()), len(want))
+
+	s := runOnceChild(t, bin, cfg)
+	t.Logf("next start: %+v", s)
+	checkExactlyOnce(t, ns.ClientURL(), want)
+}
