@@ -13,15 +13,17 @@ import (
 	"golang.org/x/text/encoding/htmlindex"
 	"golang.org/x/text/encoding/ianaindex"
 	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/encoding/unicode/utf32"
 	"golang.org/x/text/transform"
 )
 
 // Where the charset of a body came from.
 const (
-	sourceBOM      = "bom"      // a byte-order mark, or UTF-16 sniffed from "<?" without one
+	sourceBOM      = "bom"      // a byte-order mark, or UTF-16/32 sniffed from "<" without one
 	sourceHTTP     = "http"     // the charset parameter of Content-Type
 	sourceXML      = "xml"      // the encoding of the XML declaration
 	sourceDetected = "detected" // nothing usable was declared: guessed from the bytes
+	sourceOverride = "override" // the feed's configured charset
 )
 
 // decoded is a body made ready for the feed parser.
@@ -30,6 +32,7 @@ type decoded struct {
 	charset  string   // what the body was decoded from, e.g. "utf-8", "windows-1256"
 	source   string   // one of the source constants
 	replaced int      // U+FFFD introduced by decoding invalid or unmapped input
+	repaired int      // repairs made to the XML (see repair)
 	warnings []string // declarations that were ignored, and why
 }
 
@@ -44,11 +47,15 @@ var (
 	bomUTF8    = []byte{0xEF, 0xBB, 0xBF}
 	bomUTF16LE = []byte{0xFF, 0xFE}
 	bomUTF16BE = []byte{0xFE, 0xFF}
+	bomUTF32LE = []byte{0xFF, 0xFE, 0, 0}
+	bomUTF32BE = []byte{0, 0, 0xFE, 0xFF}
 )
 
 // decodeBody resolves the charset of a feed body and returns it as UTF-8 ready for gofeed.
 //
-// The charset is taken from, in order: a byte-order mark (or UTF-16 "<?" without one), the
+// A known override label (the feed's configured charset) decides alone: only a byte-order mark
+// of that same encoding is removed. An unknown one is ignored with a warning. Otherwise the
+// charset is taken from, in order: a byte-order mark (or UTF-16/32 "<" without one), the
 // charset parameter of contentType, the XML declaration, and detection (UTF-8 when the bytes are
 // UTF-8, else the better of windows-1256 and ISO-8859-6, windows-1256 by default). A declaration
 // is skipped, with a warning, when its name is unknown, when it claims UTF-8 for bytes that are
@@ -56,15 +63,36 @@ var (
 // is an HTTP ISO-8859-1 (a common server default) and the XML declaration names another charset.
 //
 // The result is always valid UTF-8: bytes that cannot be decoded become U+FFFD and are counted.
-// Characters XML 1.0 forbids (C0 controls other than tab, LF and CR, U+FFFE, U+FFFF) are removed,
-// and so are leading white space and BOMs; the XML declaration's encoding is rewritten to utf-8,
-// so that the parser does not decode a second time.
-func decodeBody(body []byte, contentType string) decoded {
+// It is then repaired (see repair: characters XML 1.0 forbids removed, bare & escaped …), leading
+// white space and BOMs are removed, and the XML declaration's encoding is rewritten to utf-8, so
+// that the parser does not decode a second time.
+func decodeBody(body []byte, contentType, override string) decoded {
 	var d decoded
-	enc, name, rest := sniffBOM(body)
-	if enc != nil {
+	var enc encoding.Encoding
+	var name string
+	var rest []byte
+	if override != "" {
+		if e, n, ok := lookupCharset(override); ok {
+			enc, name, rest, d.source = e, n, body, sourceOverride
+			if be, bn, brest := sniffBOM(body); be != nil && len(brest) < len(body) {
+				if bn == n {
+					rest = brest
+				} else {
+					d.warn("byte-order mark of %s ignored: the feed's configured charset is %s", bn, n)
+				}
+			}
+		} else {
+			d.warn("unknown charset %q from the feed's configuration, ignored", override)
+		}
+	}
+	if enc == nil {
+		enc, name, rest = sniffBOM(body)
+	}
+	switch {
+	case d.source == sourceOverride:
+	case enc != nil:
 		d.source = sourceBOM
-	} else {
+	default:
 		rest = body
 		declLabel := xmlDeclLabel(body)
 		candidates := []struct{ source, label string }{
@@ -117,7 +145,7 @@ func decodeBody(body []byte, contentType string) decoded {
 		// Decoders turn bad input into U+FFFD; do not count those the input really contained.
 		d.replaced = max(0, countReplacement(text)-extra-literalReplacements(rest, name)) + extra
 	}
-	text = stripForbidden(text)
+	text, d.repaired = repair(text)
 	// A BOM that survived decoding, and white space, must not hide the XML declaration.
 	text = bytes.TrimLeft(text, " \t\r\n\uFEFF")
 	d.text = rewriteDeclEncoding(text)
@@ -128,16 +156,24 @@ func (d *decoded) warn(format string, args ...any) {
 	d.warnings = append(d.warnings, fmt.Sprintf(format, args...))
 }
 
-// sniffBOM recognises a UTF-8 or UTF-16 byte-order mark, or UTF-16 text starting "<?" without
-// one, and returns the encoding, its name and the body without the mark.
+// sniffBOM recognises a UTF-8, UTF-16 or UTF-32 byte-order mark, or UTF-16 or UTF-32 text
+// starting "<" without one, and returns the encoding, its name and the body without the mark.
 func sniffBOM(body []byte) (encoding.Encoding, string, []byte) {
 	switch {
 	case bytes.HasPrefix(body, bomUTF8):
 		return unicode.UTF8, "utf-8", body[len(bomUTF8):]
+	case bytes.HasPrefix(body, bomUTF32LE): // before UTF-16LE, whose mark it starts with
+		return utf32.UTF32(utf32.LittleEndian, utf32.IgnoreBOM), "utf-32le", body[len(bomUTF32LE):]
+	case bytes.HasPrefix(body, bomUTF32BE):
+		return utf32.UTF32(utf32.BigEndian, utf32.IgnoreBOM), "utf-32be", body[len(bomUTF32BE):]
 	case bytes.HasPrefix(body, bomUTF16LE):
 		return unicode.UTF16(unicode.LittleEndian, unicode.IgnoreBOM), "utf-16le", body[len(bomUTF16LE):]
 	case bytes.HasPrefix(body, bomUTF16BE):
 		return unicode.UTF16(unicode.BigEndian, unicode.IgnoreBOM), "utf-16be", body[len(bomUTF16BE):]
+	case bytes.HasPrefix(body, []byte{'<', 0, 0, 0}):
+		return utf32.UTF32(utf32.LittleEndian, utf32.IgnoreBOM), "utf-32le", body
+	case bytes.HasPrefix(body, []byte{0, 0, 0, '<'}):
+		return utf32.UTF32(utf32.BigEndian, utf32.IgnoreBOM), "utf-32be", body
 	case bytes.HasPrefix(body, []byte{'<', 0, '?', 0}):
 		return unicode.UTF16(unicode.LittleEndian, unicode.IgnoreBOM), "utf-16le", body
 	case bytes.HasPrefix(body, []byte{0, '<', 0, '?'}):
@@ -364,45 +400,8 @@ func rewriteDeclEncoding(text []byte) []byte {
 	return append(out, text[end:]...)
 }
 
-// stripForbidden removes characters XML 1.0 does not allow anywhere in a document: C0 controls
-// other than tab, LF and CR, and U+FFFE, U+FFFF. text must be valid UTF-8; it is returned as is
-// when it holds none.
-func stripForbidden(text []byte) []byte {
-	if !hasForbidden(text) {
-		return text
-	}
-	out := make([]byte, 0, len(text))
-	for i := 0; i < len(text); {
-		c := text[i]
-		if c < utf8.RuneSelf {
-			if !forbiddenControl(c) {
-				out = append(out, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRune(text[i:])
-		if r != 0xFFFE && r != 0xFFFF {
-			out = append(out, text[i:i+size]...)
-		}
-		i += size
-	}
-	return out
-}
-
-func hasForbidden(text []byte) bool {
-	for i, c := range text {
-		if forbiddenControl(c) {
-			return true
-		}
-		// U+FFFE and U+FFFF are EF BF BE and EF BF BF.
-		if c == 0xEF && i+2 < len(text) && text[i+1] == 0xBF && (text[i+2] == 0xBE || text[i+2] == 0xBF) {
-			return true
-		}
-	}
-	return false
-}
-
+// forbiddenControl reports whether XML 1.0 forbids the byte c: a C0 control other than tab, LF
+// and CR.
 func forbiddenControl(c byte) bool {
 	return c < 0x20 && c != '\t' && c != '\n' && c != '\r'
 }

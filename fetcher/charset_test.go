@@ -12,6 +12,7 @@ import (
 	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/charmap"
 	xunicode "golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/encoding/unicode/utf32"
 )
 
 // sampleText extracts the Arabic paragraph of a corpus encodings/ HTML sample, decoded with its
@@ -122,7 +123,7 @@ func TestFetchLegacyArabicCharsets(t *testing.T) {
 				if got := len(res.Warnings) > 0; got != tt.wantWarn {
 					t.Errorf("got warnings %q, want some: %v", res.Warnings, tt.wantWarn)
 				}
-				if got := decodeBody(body, contentType).source; got != tt.wantSource {
+				if got := decodeBody(body, contentType, "").source; got != tt.wantSource {
 					t.Errorf("got charset source %q, want %q", got, tt.wantSource)
 				}
 			})
@@ -227,7 +228,7 @@ func TestDecodeBody(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := decodeBody(tt.body, tt.contentType)
+			d := decodeBody(tt.body, tt.contentType, "")
 			if string(d.text) != tt.wantText {
 				t.Errorf("got text %q, want %q", d.text, tt.wantText)
 			}
@@ -265,7 +266,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte("<rss/>"), "text/xml; charset=\"")
 	f.Fuzz(func(t *testing.T, body []byte, contentType string) {
 		orig := bytes.Clone(body)
-		d := decodeBody(body, contentType)
+		d := decodeBody(body, contentType, "")
 		if !bytes.Equal(body, orig) {
 			t.Fatal("decodeBody modified its input")
 		}
@@ -284,6 +285,88 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("declaration still says %q in %q", label, d.text)
 		}
 		// The parser must not panic either.
-		_, _ = parse(body, contentType, 10)
+		_, _ = parse(body, contentType, parseOptions{maxItems: 10})
 	})
+}
+
+func TestFetchCharsetOverride(t *testing.T) {
+	text := sampleText(t, "chardet_iso-8859-6_chromium_sample.html", charmap.ISO8859_6)
+	title := strings.Join(strings.Fields(text)[:8], " ")
+	iso := encodeFeed(t, charmap.ISO8859_6, `<?xml version="1.0" encoding="windows-1256"?>`, title, text)
+	utf8BOM := append([]byte("\xef\xbb\xbf"), encodeFeed(t, xunicode.UTF8, `<?xml version="1.0"?>`, title, text)...)
+	tests := []struct {
+		name        string
+		body        []byte
+		contentType string
+		override    string
+		wantCharset string
+		wantTitle   bool // the title decodes right
+		wantWarn    string
+	}{
+		{name: "wrong declarations without override", body: iso, contentType: "text/xml; charset=windows-1256",
+			wantCharset: "windows-1256", wantTitle: false},
+		{name: "override wins over header and declaration", body: iso, contentType: "text/xml; charset=windows-1256",
+			override: "ISO-8859-6", wantCharset: "iso-8859-6", wantTitle: true},
+		{name: "override alias", body: iso, override: "arabic", wantCharset: "iso-8859-6", wantTitle: true},
+		{name: "unknown override ignored", body: iso, contentType: "text/xml; charset=windows-1256",
+			override: "x-klingon", wantCharset: "windows-1256", wantTitle: false, wantWarn: "x-klingon"},
+		{name: "matching bom removed", body: utf8BOM, override: "utf-8", wantCharset: "utf-8", wantTitle: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := serve(t, feedHandler(tt.contentType, string(tt.body)))
+			res, err := New(Options{}).Fetch(t.Context(), Request{URL: srv.URL, Charset: tt.override})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Charset != tt.wantCharset {
+				t.Errorf("got charset %q, want %q", res.Charset, tt.wantCharset)
+			}
+			if got := res.Feed.Items[0].Title == title; got != tt.wantTitle {
+				t.Errorf("got title %q, want it right: %v", res.Feed.Items[0].Title, tt.wantTitle)
+			}
+			if tt.wantWarn != "" && !strings.Contains(strings.Join(res.Warnings, "\n"), tt.wantWarn) {
+				t.Errorf("got warnings %q, want one with %q", res.Warnings, tt.wantWarn)
+			}
+		})
+	}
+}
+
+func TestDecodeOverrideWithOtherBOM(t *testing.T) {
+	// The override is obeyed; the UTF-8 BOM it contradicts is reported, and decoded as text.
+	d := decodeBody([]byte("\xef\xbb\xbf<rss/>"), "", "windows-1256")
+	if d.charset != "windows-1256" || d.source != sourceOverride {
+		t.Errorf("got charset %q from %q, want windows-1256 from %q", d.charset, d.source, sourceOverride)
+	}
+	if want := "byte-order mark of utf-8 ignored"; len(d.warnings) != 1 || !strings.Contains(d.warnings[0], want) {
+		t.Errorf("got warnings %q, want one saying %q", d.warnings, want)
+	}
+}
+
+func TestDecodeUTF32(t *testing.T) {
+	doc := `<?xml version="1.0" encoding="utf-32"?><rss><channel><title>` + arabicTitle + `</title></channel></rss>`
+	tests := []struct {
+		name        string
+		enc         encoding.Encoding
+		bom         []byte
+		wantCharset string
+	}{
+		{name: "big endian with bom", enc: utf32.UTF32(utf32.BigEndian, utf32.IgnoreBOM), bom: bomUTF32BE, wantCharset: "utf-32be"},
+		{name: "little endian with bom", enc: utf32.UTF32(utf32.LittleEndian, utf32.IgnoreBOM), bom: bomUTF32LE, wantCharset: "utf-32le"},
+		{name: "big endian without bom", enc: utf32.UTF32(utf32.BigEndian, utf32.IgnoreBOM), wantCharset: "utf-32be"},
+		{name: "little endian without bom", enc: utf32.UTF32(utf32.LittleEndian, utf32.IgnoreBOM), wantCharset: "utf-32le"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := tt.enc.NewEncoder().Bytes([]byte(doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := decodeBody(append(bytes.Clone(tt.bom), b...), "", "")
+			want := strings.Replace(doc, "utf-32", "utf-8", 1)
+			if string(d.text) != want || d.charset != tt.wantCharset {
+				t.Errorf("got %q as %q, want %q as %q", d.text, d.charset, want, tt.wantCharset)
+			}
+		})
+	}
 }

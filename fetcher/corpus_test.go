@@ -187,7 +187,7 @@ func BenchmarkParse(b *testing.B) {
 	b.SetBytes(int64(len(raw)))
 	b.ReportAllocs()
 	for b.Loop() {
-		p, err := parse(raw, "application/rss+xml; charset=utf-8", DefaultMaxItems)
+		p, err := parse(raw, "application/rss+xml; charset=utf-8", parseOptions{maxItems: DefaultMaxItems})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -32,6 +32,7 @@ const (
 	ClassIO         Class = "io"          // reading a file, a broken body, anything else
 	ClassRequest    Class = "request"     // a bad URL or unsupported scheme
 	ClassCanceled   Class = "canceled"    // the caller's context was canceled (not a feed fault)
+	ClassForbidden  Class = "forbidden"   // DenyPrivateNetworks refused the address (or a file URL)
 )
 
 // Error is the error Fetch returns. It carries the class of the failure and the URL it was for;
@@ -88,6 +89,9 @@ func classify(ctx context.Context, err error) Class {
 	}
 	if _, ok := errors.AsType[*redirectError](err); ok {
 		return ClassRedirect
+	}
+	if _, ok := errors.AsType[*forbiddenError](err); ok {
+		return ClassForbidden
 	}
 	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 		return ClassTooLarge

@@ -1,6 +1,7 @@
 // Package fetcher fetches one feed and parses it: conditional GET, redirects, size and time
-// limits, gzip, charset resolution and gofeed parsing. It knows nothing of duplicates, storage or
-// NATS.
+// limits, gzip, charset resolution, repair of common XML faults, gofeed parsing, dates gofeed
+// cannot read (Arabic ones above all, with package feeddate) and the server's caching hints. It
+// knows nothing of duplicates, storage or NATS.
 //
 // A Fetcher is safe for concurrent use. Every failure is an *Error whose Class tells the caller
 // whether to retry, back off or give up; ClassOf extracts it.
@@ -11,10 +12,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/mmcdole/gofeed"
@@ -40,12 +42,24 @@ type Options struct {
 	UserAgent    string            // default DefaultUserAgent
 	MaxRedirects int               // default 5; negative: follow none
 	Transport    http.RoundTripper // default: a tuned clone of http.DefaultTransport
+
+	// DenyPrivateNetworks refuses connections to loopback, private (RFC 1918, fc00::/7),
+	// link-local, unspecified, multicast, reserved and carrier-grade NAT addresses, IPv4-mapped
+	// and NAT64 forms included, with ClassForbidden. It is checked at dial time, after DNS
+	// resolution, for the first request and every redirect, so DNS rebinding cannot get round
+	// it. With it, file URLs are refused too and no proxy is used (a proxy would resolve the
+	// names itself). A Transport given in Options must then be an *http.Transport: a clone of
+	// it is used, with its DialContext and DialTLSContext replaced; with any other
+	// RoundTripper every fetch fails with ClassRequest.
+	DenyPrivateNetworks bool
 }
 
 // Fetcher fetches and parses feeds. Create it with New.
 type Fetcher struct {
-	opts   Options
-	client *http.Client
+	opts     Options
+	client   *http.Client
+	setupErr error                   // why no fetch can be made, from New
+	denied   func(netip.Addr) string // the DenyPrivateNetworks policy: deniedAddr, or a test's
 }
 
 // New returns a Fetcher with the given options, defaults filled in.
@@ -68,19 +82,39 @@ func New(o Options) *Fetcher {
 	case o.MaxRedirects < 0:
 		o.MaxRedirects = 0
 	}
-	if o.Transport == nil {
-		o.Transport = newTransport(o.Timeout)
+	f := &Fetcher{opts: o, denied: deniedAddr}
+	switch t := o.Transport.(type) {
+	case nil:
+		var control func(string, string, syscall.RawConn) error
+		if o.DenyPrivateNetworks {
+			control = f.control
+		}
+		f.opts.Transport = newTransport(o.Timeout, control)
+	case *http.Transport:
+		if o.DenyPrivateNetworks {
+			c := t.Clone()
+			c.Proxy = nil
+			c.DialContext = dialer(o.Timeout, f.control).DialContext
+			c.DialTLSContext = nil
+			f.opts.Transport = c
+		}
+	default:
+		if o.DenyPrivateNetworks {
+			f.setupErr = fmt.Errorf("deny_private_networks needs an *http.Transport, not %T", t)
+		}
 	}
-	f := &Fetcher{opts: o}
-	f.client = &http.Client{Transport: o.Transport, CheckRedirect: f.checkRedirect}
+	f.client = &http.Client{Transport: f.opts.Transport, CheckRedirect: f.checkRedirect}
 	return f
 }
 
-// newTransport clones http.DefaultTransport (proxy from the environment, HTTP/2) with timeouts
-// suited to polling many hosts.
-func newTransport(timeout time.Duration) *http.Transport {
+// newTransport clones http.DefaultTransport (HTTP/2, and the proxy from the environment unless
+// control vets the addresses dialled) with timeouts suited to polling many hosts.
+func newTransport(timeout time.Duration, control func(string, string, syscall.RawConn) error) *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.DialContext = (&net.Dialer{Timeout: min(10*time.Second, timeout), KeepAlive: 30 * time.Second}).DialContext
+	if control != nil {
+		t.Proxy = nil
+	}
+	t.DialContext = dialer(timeout, control).DialContext
 	t.TLSHandshakeTimeout = min(10*time.Second, timeout)
 	t.ResponseHeaderTimeout = timeout
 	t.ExpectContinueTimeout = time.Second
@@ -92,16 +126,23 @@ func newTransport(timeout time.Duration) *http.Transport {
 	return t
 }
 
-// Request names a feed and the validators of its previous 200 response.
+// Request names a feed, the validators of its previous 200 response and the feed's settings.
 type Request struct {
 	URL          string // http, https or file URL
 	ETag         string // from the previous 200, sent as If-None-Match
 	LastModified string // from the previous 200, sent as If-Modified-Since
+
+	// DefaultZone is the zone of the feed's dates that name none; nil means UTC.
+	DefaultZone *time.Location
+	// Charset, when set, is the feed's charset whatever the byte-order mark, the HTTP header,
+	// the XML declaration or detection say (a BOM of the same encoding is still removed). An
+	// unknown name is ignored with a warning.
+	Charset string
 }
 
 // Result is a fetched feed, or the news that it has not changed.
 type Result struct {
-	Feed         *gofeed.Feed // nil when NotModified
+	Feed         *gofeed.Feed // nil when NotModified; dates gofeed could not read filled in (see below)
 	NotModified  bool         // 304, or an unchanged file
 	StatusCode   int          // 0 for file URLs
 	ETag         string       // to send next time; the previous one on a 304 without it
@@ -111,14 +152,32 @@ type Result struct {
 	Header       http.Header  // response headers (Cache-Control, Expires, Retry-After...); nil for files
 	Charset      string       // the charset the body was decoded from, e.g. "utf-8", "windows-1256"
 	Replaced     int          // U+FFFD introduced by decoding bytes invalid in that charset
-	Warnings     []string     // charset declarations that were ignored, and why
+	Repaired     int          // repairs made to the XML: forbidden characters, bare & and <, cut end tag
+	Warnings     []string     // ignored charset declarations and why; the first unreadable dates
 	Bytes        int64        // body size after decompression, before charset decoding
 	FetchedAt    time.Time    // when the response arrived (UTC)
+
+	// CacheFor is how long the server asks not to be polled again: the largest of Cache-Control
+	// max-age (0 with no-cache or no-store; s-maxage ignored), Expires minus Date (or minus now
+	// when Date is missing) and the RSS channel's <ttl>; 0 when none applies. It is computed on
+	// a 304 too, from its headers (there is no body, so no <ttl>). Each source is capped at a
+	// year.
+	CacheFor time.Duration
+
+	// DateFallbacks counts the items that have a Published or Updated string but no date that
+	// gofeed or feeddate could read: the caller dates them itself (the fetch time, flagged).
+	// Every item's PublishedParsed and UpdatedParsed come from feeddate (in the Request's
+	// DefaultZone when the string names no zone) when it reads the string, else from gofeed;
+	// the strings themselves are left as the feed wrote them.
+	DateFallbacks int
 }
 
 // Fetch fetches and parses one feed within the Timeout. It returns a Result with NotModified set,
 // and no error, when the server answers 304 or a file is unchanged. Every error is an *Error.
 func (f *Fetcher) Fetch(ctx context.Context, req Request) (*Result, error) {
+	if f.setupErr != nil {
+		return nil, &Error{Class: ClassRequest, URL: req.URL, Err: f.setupErr}
+	}
 	u, err := url.Parse(req.URL)
 	if err != nil {
 		return nil, &Error{Class: ClassRequest, URL: req.URL, Err: fmt.Errorf("parse url: %w", err)}
@@ -132,6 +191,9 @@ func (f *Fetcher) Fetch(ctx context.Context, req Request) (*Result, error) {
 		}
 		return f.fetchHTTP(ctx, u, req)
 	case "file":
+		if f.opts.DenyPrivateNetworks {
+			return nil, &Error{Class: ClassForbidden, URL: req.URL, Err: errors.New("file urls are refused with deny_private_networks")}
+		}
 		return f.fetchFile(ctx, u, req)
 	default:
 		return nil, &Error{Class: ClassRequest, URL: req.URL, Err: fmt.Errorf("unsupported url scheme %q", u.Scheme)}
@@ -175,6 +237,7 @@ func (f *Fetcher) fetchHTTP(ctx context.Context, u *url.URL, req Request) (*Resu
 	switch {
 	case resp.StatusCode == http.StatusNotModified:
 		res.NotModified = true
+		res.CacheFor = headerCacheFor(resp.Header, res.FetchedAt)
 		if res.ETag == "" {
 			res.ETag = req.ETag
 		}
@@ -200,22 +263,28 @@ func (f *Fetcher) fetchHTTP(ctx context.Context, u *url.URL, req Request) (*Resu
 	if err != nil {
 		return fail(classify(ctx, err), fmt.Errorf("read body: %w", err))
 	}
-	return f.finish(res, body, resp.Header.Get("Content-Type"), req.URL)
+	return f.finish(res, body, resp.Header.Get("Content-Type"), req)
 }
 
-// finish parses body into res.
-func (f *Fetcher) finish(res *Result, body []byte, contentType, rawURL string) (*Result, error) {
+// finish parses body into res. res.Header, when set, gives the caching headers.
+func (f *Fetcher) finish(res *Result, body []byte, contentType string, req Request) (*Result, error) {
 	res.Bytes = int64(len(body))
-	p, err := parse(body, contentType, f.opts.MaxItems)
+	p, err := parse(body, contentType, parseOptions{charset: req.Charset, maxItems: f.opts.MaxItems, zone: req.DefaultZone})
 	if err != nil {
 		e := err.(*Error)
-		e.URL = rawURL
+		e.URL = req.URL
 		return nil, e
 	}
 	res.Feed = p.feed
 	res.Charset = p.dec.charset
 	res.Replaced = p.dec.replaced
-	res.Warnings = p.dec.warnings
+	res.Repaired = p.dec.repaired
+	res.Warnings = append(p.dec.warnings, p.dates.warnings...)
+	res.DateFallbacks = p.dates.fallbacks
+	res.CacheFor = p.ttl
+	if res.Header != nil {
+		res.CacheFor = max(res.CacheFor, headerCacheFor(res.Header, res.FetchedAt))
+	}
 	return res, nil
 }
 

@@ -401,6 +401,7 @@ func TestFetchRedirects(t *testing.T) {
 	redirect("/chain-permanent", http.StatusMovedPermanently, "/r308")
 	redirect("/chain-temporary-last", http.StatusMovedPermanently, "/r302")
 	redirect("/chain-temporary-first", http.StatusFound, "/r301")
+	redirect("/chain-308-307", http.StatusPermanentRedirect, "/r307")
 	redirect("/loop-a", http.StatusFound, "/loop-b")
 	redirect("/loop-b", http.StatusFound, "/loop-a")
 	redirect("/self", http.StatusMovedPermanently, "/self")
@@ -424,6 +425,7 @@ func TestFetchRedirects(t *testing.T) {
 		{name: "301 then 308", path: "/chain-permanent", wantMovedTo: "/feed"},
 		{name: "301 then 302", path: "/chain-temporary-last"},
 		{name: "302 then 301", path: "/chain-temporary-first"},
+		{name: "308 then 307", path: "/chain-308-307"},
 		{name: "five hops", path: "/hop4", wantMovedTo: "/feed"},
 		{name: "loop", path: "/loop-a", wantClass: ClassRedirect},
 		{name: "self", path: "/self", wantClass: ClassRedirect},
@@ -486,6 +488,7 @@ func TestFetchBodies(t *testing.T) {
 		{name: "plain text", contentType: "text/plain", body: "not a feed at all", wantClass: ClassNotFeed},
 		{name: "other xml", contentType: "application/xml", body: `<?xml version="1.0"?><sitemap><url/></sitemap>`, wantClass: ClassNotFeed},
 		{name: "truncated", contentType: "application/rss+xml", body: `<rss version="2.0"><channel><title>x</title><item><title>a</title>`, wantClass: ClassParse},
+		{name: "cut inside an item", contentType: "application/rss+xml", body: `<rss version="2.0"><channel><item><title>x</ti`, wantClass: ClassParse},
 		{name: "broken attribute", contentType: "application/rss+xml", body: `<rss version="2.0"><channel><item><title a="1>a</title></item></channel></rss>`, wantClass: ClassParse},
 		{name: "mismatched tags tolerated", contentType: "application/rss+xml",
 			body: `<rss version="2.0"><channel><title>x</title><item><title>a</titel></item></channel></rss>`, wantTitles: []string{"a"}},

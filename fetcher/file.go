@@ -62,5 +62,5 @@ func (f *Fetcher) fetchFile(ctx context.Context, u *url.URL, req Request) (*Resu
 	if err != nil {
 		return fail(classify(ctx, err), fmt.Errorf("read %s: %w", path, err))
 	}
-	return f.finish(res, body, "", req.URL)
+	return f.finish(res, body, "", req)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/mmcdole/gofeed"
 )
@@ -13,17 +14,26 @@ var (
 	errHTML      = errors.New("body is an HTML page, not a feed")
 )
 
-// parsed is a body decoded and parsed.
-type parsed struct {
-	feed *gofeed.Feed
-	dec  decoded
+// parseOptions are the per-fetch settings of parse.
+type parseOptions struct {
+	charset  string         // the feed's configured charset, or ""
+	maxItems int            // items kept, 0 for all
+	zone     *time.Location // the zone of dates that name none; nil for UTC
 }
 
-// parse resolves the charset of body, repairs what can be repaired, and parses it with gofeed,
-// keeping at most maxItems items. Its error is an *Error without URL, of class ClassNotFeed or
-// ClassParse.
-func parse(body []byte, contentType string, maxItems int) (parsed, error) {
-	dec := decodeBody(body, contentType)
+// parsed is a body decoded and parsed.
+type parsed struct {
+	feed  *gofeed.Feed
+	dec   decoded
+	ttl   time.Duration // the RSS channel's <ttl>, or 0
+	dates dateFix
+}
+
+// parse resolves the charset of body, repairs what can be repaired, parses it with gofeed,
+// keeping at most o.maxItems items, and reads the dates gofeed could not. Its error is an
+// *Error without URL, of class ClassNotFeed or ClassParse.
+func parse(body []byte, contentType string, o parseOptions) (parsed, error) {
+	dec := decodeBody(body, contentType, o.charset)
 	p := parsed{dec: dec}
 	trimmed := bytes.TrimSpace(dec.text)
 	if len(trimmed) == 0 {
@@ -42,10 +52,14 @@ func parse(body []byte, contentType string, maxItems int) (parsed, error) {
 	if feed == nil {
 		return p, &Error{Class: ClassParse, Err: errors.New("parse feed: no feed")}
 	}
-	if maxItems > 0 && len(feed.Items) > maxItems {
-		clear(feed.Items[maxItems:])
-		feed.Items = feed.Items[:maxItems:maxItems]
+	if o.maxItems > 0 && len(feed.Items) > o.maxItems {
+		clear(feed.Items[o.maxItems:])
+		feed.Items = feed.Items[:o.maxItems:o.maxItems]
 	}
+	if feed.FeedType == "rss" {
+		p.ttl = rssTTL(trimmed)
+	}
+	p.dates = fixDates(feed, o.zone)
 	p.feed = feed
 	return p, nil
 }
