@@ -18,6 +18,7 @@ type Metrics struct {
 	FeedFailures  *prometheus.GaugeVec   // consecutive failures, by feed
 	LastSuccess   *prometheus.GaugeVec   // unix time of the last successful poll, by feed
 	PollingPaused prometheus.Gauge       // 1 while polling waits for the outbox to drain
+	Fallbacks     *prometheus.CounterVec // by kind: date, xml_repair, invalid_bytes
 }
 
 // NewMetrics creates the collectors and registers them with reg (nil: not registered, for tests).
@@ -57,6 +58,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		LastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "feedd_feed_last_success_timestamp_seconds", Help: "Unix time of the last successful poll, by feed.",
 		}, []string{"feed"}),
+		Fallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "feedd_fallbacks_total",
+			Help: "What feeds needed mending: unparseable dates (fetch time used), XML repairs, undecodable bytes (U+FFFD).",
+		}, []string{"kind"}),
 		PollingPaused: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "feedd_polling_paused", Help: "1 while polling is paused because the outbox reached outbox.max_pending.",
 		}),
@@ -69,7 +74,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.Polls, m.FetchErrors, m.FetchDuration, m.Items, m.Articles, m.Published,
-			m.PublishErrors, m.OutboxDepth, m.StoreErrors, m.FeedFailures, m.LastSuccess, m.PollingPaused)
+			m.PublishErrors, m.OutboxDepth, m.StoreErrors, m.FeedFailures, m.LastSuccess, m.PollingPaused, m.Fallbacks)
 	}
 	return m
 }

@@ -24,7 +24,9 @@ type Feed struct {
 	URL      string
 	Name     string
 	Lang     string
-	Interval time.Duration
+	Interval time.Duration  // 0: Options.Interval
+	Charset  string         // overrides the declared or detected charset when set
+	Zone     *time.Location // zone of dates written without one; nil: UTC
 }
 
 // Fetcher fetches and parses one feed. The fetcher package implements it.
@@ -176,7 +178,8 @@ func (p *Pipeline) poll(ctx context.Context, f Feed) pollResult {
 		return res
 	}
 	start := time.Now()
-	r, err := p.fetch.Fetch(ctx, fetcher.Request{URL: f.URL, ETag: st.ETag, LastModified: st.LastModified})
+	r, err := p.fetch.Fetch(ctx, fetcher.Request{URL: f.URL, ETag: st.ETag, LastModified: st.LastModified,
+		Charset: f.Charset, DefaultZone: f.Zone})
 	release()
 	p.m.FetchDuration.Observe(time.Since(start).Seconds())
 	now := p.opts.Clock.Now()
@@ -219,6 +222,7 @@ func (p *Pipeline) poll(ctx context.Context, f Feed) pollResult {
 
 	res.counts.Fetched = 1
 	st.LastStatus = r.StatusCode
+	p.noteFallbacks(f, r)
 	var gap time.Duration
 	if r.NotModified {
 		res.counts.NotModified = 1
@@ -254,7 +258,7 @@ func (p *Pipeline) poll(ctx context.Context, f Feed) pollResult {
 	st.LastSuccessAt = now
 	p.m.FeedFailures.WithLabelValues(f.ID).Set(0)
 	p.m.LastSuccess.WithLabelValues(f.ID).Set(float64(now.Unix()))
-	res.next = p.opts.Policy.afterSuccess(interval, gap, 0)
+	res.next = p.opts.Policy.afterSuccess(interval, gap, r.CacheFor)
 	p.log.Debug("polled", "feed", f.ID, "items", res.counts.Items, "new", res.counts.New,
 		"duplicates", res.counts.Duplicates, "repeats", res.counts.Repeats,
 		"not_modified", r.NotModified, "took", time.Since(start).Round(time.Millisecond))
@@ -262,6 +266,19 @@ func (p *Pipeline) poll(ctx context.Context, f Feed) pollResult {
 	res.state = st
 	res.nextAt = st.NextPollAt
 	return res
+}
+
+// noteFallbacks counts and logs what the fetcher had to guess or mend in a feed.
+func (p *Pipeline) noteFallbacks(f Feed, r *fetcher.Result) {
+	for kind, n := range map[string]int{"date": r.DateFallbacks, "xml_repair": r.Repaired, "invalid_bytes": r.Replaced} {
+		if n > 0 {
+			p.m.Fallbacks.WithLabelValues(kind).Add(float64(n))
+		}
+	}
+	if len(r.Warnings) > 0 {
+		p.log.Debug("feed needed fallbacks", "feed", f.ID, "charset", r.Charset, "warnings", r.Warnings,
+			"date_fallbacks", r.DateFallbacks, "xml_repairs", r.Repaired, "invalid_bytes", r.Replaced)
+	}
 }
 
 func (p *Pipeline) saveState(ctx context.Context, st *store.Feed, next time.Time) {

@@ -123,8 +123,10 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			}
 			inFlight[f.ID] = true
 			wg.Go(func() {
-				defer func() { <-sem }()
 				r := p.poll(ctx, f)
+				// Free the worker before reporting: the scheduler looks for work to start when
+				// it gets a result, and must find this worker free by then.
+				<-sem
 				roundMu.Lock()
 				round.add(r.counts)
 				polled[f.ID] = true

@@ -356,3 +356,27 @@ func TestRunPausesWhileOutboxFull(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestRunHonoursMaxAge: a feed whose responses say max-age=900 is not polled more often than
+// every 15 minutes, although its interval is 5.
+func TestRunHonoursMaxAge(t *testing.T) {
+	body, err := os.ReadFile(filepath.Join(corpusFeeds, "elaph.xml"))
+	if err != nil {
+		t.Skipf("corpus not available: %v", err)
+	}
+	h := newScheduleHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=900")
+		w.Write(body)
+	}, func(o *Options) { o.Feeds[0].Interval = 5 * time.Minute })
+	h.run(t)
+	for n := int64(1); n <= 3; n++ {
+		start := h.clock.Now()
+		next := h.nextPoll(t)
+		if d := next.Sub(start); d < 15*time.Minute {
+			t.Fatalf("poll %d: next poll in %v, want at least the 15 minutes of max-age", n, d)
+		}
+		h.advanceTo(t, next.Add(-time.Millisecond), n)
+		h.clock.Advance(time.Second)
+		h.awaitPolls(t, n+1)
+	}
+}

@@ -149,13 +149,20 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *daemon,
 	d.relay = pipeline.NewRelay(d.store, d.bus, log, metrics)
 	feeds := make([]pipeline.Feed, len(cfg.Feeds))
 	for i, f := range cfg.Feeds {
-		feeds[i] = pipeline.Feed{ID: f.ID, URL: f.URL, Name: f.Name, Lang: f.Language, Interval: f.Interval}
+		feeds[i] = pipeline.Feed{ID: f.ID, URL: f.URL, Name: f.Name, Lang: f.Language, Interval: f.Interval, Charset: f.Charset}
+		if f.Timezone != "" {
+			if feeds[i].Zone, err = time.LoadLocation(f.Timezone); err != nil {
+				return nil, fmt.Errorf("feed %s: %w", f.ID, err) // validated by config already
+			}
+		}
 	}
 	fetch := fetcher.New(fetcher.Options{
-		Timeout:   cfg.Poll.Timeout,
-		MaxBody:   int64(cfg.Poll.MaxBody),
-		MaxItems:  cfg.Poll.MaxItems,
-		UserAgent: userAgent(cfg),
+		Timeout:  cfg.Poll.Timeout,
+		MaxBody:  int64(cfg.Poll.MaxBody),
+		MaxItems: cfg.Poll.MaxItems,
+
+		DenyPrivateNetworks: cfg.Poll.DenyPrivateNetworks,
+		UserAgent:           userAgent(cfg),
 	})
 	d.pipe = pipeline.New(pipeline.Options{
 		Feeds:        feeds,

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // feeds[].timezone works on images without a zoneinfo database
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3".
