@@ -5,8 +5,12 @@
 package article
 
 import (
+	"bytes"
 	"crypto/sha256"
+	_ "embed"
 	"encoding/hex"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -144,3 +148,27 @@ func (a *Article) Headers() map[string]string {
 		HeaderCETime:        a.FetchedAt.UTC().Format(time.RFC3339),
 	}
 }
+
+// Marshal encodes a as the message body: UTF-8 JSON without HTML escaping (content_html stays
+// readable and small), with absent authors and categories as [] rather than null.
+func Marshal(a *Article) ([]byte, error) {
+	c := *a
+	if c.Authors == nil {
+		c.Authors = []string{}
+	}
+	if c.Categories == nil {
+		c.Categories = []string{}
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(&c); err != nil {
+		return nil, fmt.Errorf("article: encode %s: %w", a.ID, err)
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+// Schema is the JSON Schema (draft 2020-12) of the message body.
+//
+//go:embed schema.json
+var Schema []byte

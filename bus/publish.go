@@ -2,6 +2,7 @@ package bus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -86,7 +87,7 @@ func (b *Bus) PublishBatch(ctx context.Context, msgs []Message, ackTimeout time.
 		}
 		f, err := js.PublishMsgAsync(nm, opts...)
 		if err != nil {
-			fail(i, b.connErr(err))
+			fail(i, b.connErr(rejected(err)))
 			continue
 		}
 		futures[i] = f
@@ -101,7 +102,7 @@ func (b *Bus) PublishBatch(ctx context.Context, msgs []Message, ackTimeout time.
 			// A duplicate ack (PubAck.Duplicate) also means the stream
 			// has the message.
 		case err := <-f.Err():
-			fail(i, b.connErr(err))
+			fail(i, b.connErr(rejected(err)))
 		case <-ctx.Done():
 			select {
 			case <-f.Ok():
@@ -112,6 +113,21 @@ func (b *Bus) PublishBatch(ctx context.Context, msgs []Message, ackTimeout time.
 	}
 	return errs
 }
+
+// ErrRejected marks a message that can never be published as it is (larger than the server's
+// maximum payload, or a malformed subject): retrying it is pointless.
+var ErrRejected = errors.New("message rejected")
+
+// rejected wraps err with ErrRejected when it says the message itself is unacceptable.
+func rejected(err error) error {
+	if errors.Is(err, nats.ErrMaxPayload) || errors.Is(err, nats.ErrBadSubject) {
+		return fmt.Errorf("%w: %w", ErrRejected, err)
+	}
+	return err
+}
+
+// MaxPayload returns the largest message the server accepts, or 0 while not connected.
+func (b *Bus) MaxPayload() int64 { return b.nc.MaxPayload() }
 
 // Publish publishes one message and waits for its PubAck (see
 // PublishBatch), at most DefaultAckTimeout or until ctx's deadline,

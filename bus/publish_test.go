@@ -137,3 +137,19 @@ func TestPublishBatchServerDies(t *testing.T) {
 		t.Fatal("PublishBatch hung after the server stopped")
 	}
 }
+
+func TestPublishRejectsOversizedMessage(t *testing.T) {
+	b := newBus(t)
+	ensureTestStream(t, b)
+	big := make([]byte, b.MaxPayload()+1)
+	errs := b.PublishBatch(context.Background(), []Message{
+		{Subject: "articles.new.ar.x", ID: "small", Data: []byte("{}")},
+		{Subject: "articles.new.ar.x", ID: "big", Data: big},
+	}, time.Second)
+	if errs[0] != nil {
+		t.Errorf("small message: %v", errs[0])
+	}
+	if !errors.Is(errs[1], ErrRejected) {
+		t.Errorf("oversized message: got %v, want ErrRejected", errs[1])
+	}
+}

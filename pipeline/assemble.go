@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"html"
 	"net/url"
 	"regexp"
 	"strings"
@@ -138,15 +137,20 @@ func feedBase(parsed *gofeed.Feed, fetchURL string) *url.URL {
 	return fu
 }
 
-// resolve makes ref absolute against base and decodes HTML entities left in it (feeds often
-// escape twice: &amp;#038;). It returns "" for an empty or unparseable reference.
+// ampersands are the escaped forms of & that feeds leave in links when they escape twice
+// (&amp;#038; arrives as &#038; after XML decoding). Only these are undone: a general HTML
+// unescape would also turn "&section=" into "§ion=" (legacy entities need no semicolon).
+var ampersands = strings.NewReplacer("&amp;", "&", "&#038;", "&", "&#38;", "&", "&#x26;", "&", "&#X26;", "&")
+
+// resolve makes ref absolute against base, undoing a double escape of its ampersands. It
+// returns "" for an empty or unparseable reference.
 func resolve(base *url.URL, ref string) string {
 	ref = strings.TrimSpace(ref)
 	for range 2 {
 		if !strings.Contains(ref, "&") {
 			break
 		}
-		ref = html.UnescapeString(ref)
+		ref = ampersands.Replace(ref)
 	}
 	if ref == "" {
 		return ""

@@ -156,6 +156,24 @@ func TestAssembleItem(t *testing.T) {
 					t.Errorf("url %q canonical %q", a.URL, a.CanonicalURL)
 				}
 			}},
+		{"query parameters that look like legacy entities survive", `<item><title>t</title><link>https://example.com/a?id=1&amp;section=news&amp;region=2&amp;para=3</link></item>`,
+			func(t *testing.T, a article.Article) {
+				if a.URL != "https://example.com/a?id=1&section=news&region=2&para=3" {
+					t.Errorf("url %q", a.URL)
+				}
+			}},
+		{"double-escaped ampersand undone", `<item><title>t</title><link>https://example.com/b?x=1&amp;#038;y=2</link></item>`,
+			func(t *testing.T, a article.Article) {
+				if a.URL != "https://example.com/b?x=1&y=2" {
+					t.Errorf("url %q", a.URL)
+				}
+			}},
+		{"CRLF line breaks are not paragraph breaks", "<item><title>t</title><link>https://example.com/crlf</link><description>سطر أول\r\nسطر ثان</description></item>",
+			func(t *testing.T, a article.Article) {
+				if a.Summary != "سطر أول\nسطر ثان" {
+					t.Errorf("summary %q", a.Summary)
+				}
+			}},
 		{"date converted to UTC", `<item><title>t</title><link>https://example.com/d</link><pubDate>Tue, 24 Mar 2026 10:30:00 +0300</pubDate></item>`,
 			func(t *testing.T, a article.Article) {
 				if !a.PublishedAt.Equal(time.Date(2026, 3, 24, 7, 30, 0, 0, time.UTC)) || a.PublishedAt.Location() != time.UTC || a.PublishedAtGuessed {

@@ -64,6 +64,7 @@ func collapse(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	space, newlines := false, 0
+	s = strings.ReplaceAll(s, "\r\n", "\n")
 	for _, r := range s {
 		switch {
 		case r == '\n' || r == '\r' || r == '\u2028' || r == '\u2029':

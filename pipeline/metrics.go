@@ -19,6 +19,7 @@ type Metrics struct {
 	LastSuccess   *prometheus.GaugeVec   // unix time of the last successful poll, by feed
 	PollingPaused prometheus.Gauge       // 1 while polling waits for the outbox to drain
 	Fallbacks     *prometheus.CounterVec // by kind: date, xml_repair, invalid_bytes
+	Rejected      prometheus.Counter     // messages NATS refused for good (too large, bad subject)
 }
 
 // NewMetrics creates the collectors and registers them with reg (nil: not registered, for tests).
@@ -62,6 +63,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "feedd_fallbacks_total",
 			Help: "What feeds needed mending: unparseable dates (fetch time used), XML repairs, undecodable bytes (U+FFFD).",
 		}, []string{"kind"}),
+		Rejected: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "feedd_publish_rejected_total", Help: "Messages NATS refused for good (too large, bad subject) and dropped.",
+		}),
 		PollingPaused: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "feedd_polling_paused", Help: "1 while polling is paused because the outbox reached outbox.max_pending.",
 		}),
@@ -74,7 +78,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.Polls, m.FetchErrors, m.FetchDuration, m.Items, m.Articles, m.Published,
-			m.PublishErrors, m.OutboxDepth, m.StoreErrors, m.FeedFailures, m.LastSuccess, m.PollingPaused, m.Fallbacks)
+			m.PublishErrors, m.OutboxDepth, m.StoreErrors, m.FeedFailures, m.LastSuccess, m.PollingPaused, m.Fallbacks, m.Rejected)
 	}
 	return m
 }

@@ -5,14 +5,15 @@ package pipeline
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
 	"sync"
 	"time"
+	"unicode/utf8"
 
+	"github.com/feedd/feedd/article"
 	"github.com/feedd/feedd/dedupe"
 	"github.com/feedd/feedd/fetcher"
 	"github.com/feedd/feedd/store"
@@ -60,6 +61,7 @@ type Options struct {
 	Policy       Policy        // when to poll next
 	DedupeWindow time.Duration // how old the original of a duplicate may be
 	MaxPending   int64         // unsent outbox rows at which polling pauses; 0 means no bound
+	MaxMessage   int           // largest message body; 0 means DefaultMaxMessage
 	Logger       *slog.Logger
 	Metrics      *Metrics
 	// Clock is the source of time; nil means the real one. Tests set a fake one.
@@ -93,6 +95,9 @@ func New(opts Options, f Fetcher, s Store, relay *Relay) *Pipeline {
 	}
 	if opts.Clock == nil {
 		opts.Clock = realClock{}
+	}
+	if opts.MaxMessage <= 0 {
+		opts.MaxMessage = DefaultMaxMessage
 	}
 	opts.Concurrency = max(opts.Concurrency, 1)
 	opts.PerHost = max(opts.PerHost, 1)
@@ -235,21 +240,29 @@ func (p *Pipeline) poll(ctx context.Context, f Feed) pollResult {
 		c, err := p.ingest(ctx, entries)
 		res.counts.add(c)
 		if err != nil {
+			res.counts.Fetched = 0
+			if ctx.Err() != nil {
+				// Shutting down: what was recorded stays recorded; the rest comes next time.
+				res.err = ctx.Err()
+				return res
+			}
 			// The validators are not saved: the next poll fetches the feed again in full, and
 			// what was recorded is recognised as a repeat.
 			p.m.StoreErrors.Inc()
+			p.m.Polls.WithLabelValues("error").Inc()
 			res.err = fmt.Errorf("record articles of feed %s: %w", f.ID, err)
-			res.counts.Fetched, res.counts.Failed = 0, 1
+			res.counts.Failed = 1
+			st.ConsecutiveFailures++
 			st.LastError, st.ErrorClass = res.err.Error(), "store"
-			p.log.Error("recording articles failed", "feed", f.ID, "err", err)
-			res.next = min(interval, time.Minute)
+			p.log.Error("recording articles failed", "feed", f.ID, "err", err, "failures", st.ConsecutiveFailures)
+			res.next = p.opts.Policy.afterFailure(interval, st.ConsecutiveFailures, 0)
 			p.saveState(ctx, &st, now.Add(res.next))
 			res.state = st
 			res.nextAt = st.NextPollAt
 			return res
 		}
 		st.ETag, st.LastModified = r.ETag, r.LastModified
-		st.Items += int64(len(entries))
+		st.Items += int64(c.New + c.Duplicates)
 		p.m.Polls.WithLabelValues("ok").Inc()
 		p.relay.Notify()
 	}
@@ -311,9 +324,9 @@ func (p *Pipeline) ingest(ctx context.Context, entries []entry) (Counts, error) 
 			e.art.ClusterID = dec.ClusterID
 			e.art.Similarity = dec.Similarity
 		}
-		data, err := json.Marshal(&e.art)
+		data, err := p.encode(&e.art)
 		if err != nil {
-			return c, fmt.Errorf("encode article %s: %w", e.art.ID, err)
+			return c, err
 		}
 		rec := store.Article{
 			ID:           e.art.ID,
@@ -353,6 +366,51 @@ func (p *Pipeline) ingest(ctx context.Context, entries []entry) (Counts, error) 
 		}
 	}
 	return c, nil
+}
+
+// DefaultMaxMessage keeps a message, with its headers, under NATS's default 1 MiB payload limit.
+const DefaultMaxMessage = 1<<20 - 16<<10
+
+// encode returns the JSON body of a, shrunk to fit MaxMessage: a message NATS refuses would block
+// nothing (the relay drops it) but would be lost. The sanitised HTML goes first, then the plain
+// text is cut, with a warning; no real article comes near the limit.
+func (p *Pipeline) encode(a *article.Article) ([]byte, error) {
+	data, err := article.Marshal(a)
+	if err != nil {
+		return nil, err
+	}
+	if len(data) <= p.opts.MaxMessage {
+		return data, nil
+	}
+	size := len(data)
+	a.ContentHTML = ""
+	for range 8 {
+		if data, err = article.Marshal(a); err != nil {
+			return nil, err
+		}
+		over := len(data) - p.opts.MaxMessage
+		if over <= 0 {
+			break
+		}
+		// JSON escapes can make a byte of text cost up to six; cut generously.
+		a.ContentText = cutBytes(a.ContentText, len(a.ContentText)-over-1024)
+		a.Summary = cutBytes(a.Summary, min(len(a.Summary), p.opts.MaxMessage/8))
+	}
+	p.log.Warn("article too large for one message: content shortened", "id", a.ID, "url", a.URL,
+		"bytes", size, "limit", p.opts.MaxMessage)
+	return data, nil
+}
+
+// cutBytes cuts s to at most n bytes at a rune boundary, marking the cut with an ellipsis.
+func cutBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	n = max(n-len("…"), 0)
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // PollAll polls every feed once, with the configured concurrency, and returns the totals.

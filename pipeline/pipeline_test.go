@@ -10,9 +10,12 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
+	"github.com/feedd/feedd/article"
 	"github.com/feedd/feedd/bus"
 	"github.com/feedd/feedd/fetcher"
 	"github.com/feedd/feedd/store"
@@ -240,5 +243,30 @@ func TestPollAllCountsFailuresAlone(t *testing.T) {
 	}
 	if st, _, _ := s.Feed(context.Background(), "missing"); st.ConsecutiveFailures != 2 {
 		t.Errorf("missing feed has %d consecutive failures, want 2", st.ConsecutiveFailures)
+	}
+}
+
+func TestEncodeShrinksHugeArticle(t *testing.T) {
+	s := openStore(t)
+	p := New(Options{MaxMessage: 20_000, Logger: testLogger(t)}, nil, s, NewRelay(s, nil, testLogger(t), NewMetrics(nil)))
+	a := article.Article{ID: "x", Title: "عنوان", Summary: strings.Repeat("ملخص ", 100),
+		ContentText: strings.Repeat("نص طويل جدا ", 5000), ContentHTML: strings.Repeat("<p>نص</p>", 5000)}
+	data, err := p.encode(&a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(data) > 20_000 {
+		t.Errorf("message is %d bytes, want at most 20000", len(data))
+	}
+	var back article.Article
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.ContentHTML != "" || !strings.HasSuffix(back.ContentText, "…") || !utf8.ValidString(back.ContentText) || back.Title != "عنوان" {
+		t.Errorf("shrunk article: html %d bytes, text ends %q, title %q", len(back.ContentHTML), back.ContentText[len(back.ContentText)-8:], back.Title)
+	}
+	small := article.Article{ID: "y", ContentHTML: "<p>x</p>"}
+	if data, _ := p.encode(&small); !strings.Contains(string(data), "<p>x</p>") {
+		t.Errorf("a small article was changed: %s", data)
 	}
 }

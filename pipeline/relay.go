@@ -167,9 +167,18 @@ func (r *Relay) flush(ctx context.Context) (int, error) {
 	var sent, failed []int64
 	var firstErr error
 	for i, e := range errs {
-		if e == nil {
+		switch {
+		case e == nil:
 			sent = append(sent, rows[i].Seq)
-		} else {
+		case errors.Is(e, bus.ErrRejected):
+			// It can never be published as it is; keeping it would block the outbox forever.
+			// The pipeline keeps messages under the payload limit, so this means a bug or a
+			// server configured with a smaller limit: say so loudly.
+			r.log.Error("outbox relay: message rejected by NATS, dropped", "id", rows[i].MsgID,
+				"subject", rows[i].Subject, "bytes", len(rows[i].Data), "err", e)
+			r.metrics.Rejected.Inc()
+			sent = append(sent, rows[i].Seq)
+		default:
 			failed = append(failed, rows[i].Seq)
 			if firstErr == nil {
 				firstErr = e

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/feedd/feedd/article"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -237,11 +238,18 @@ func streamMessages(t *testing.T, url, stream string) []jetstream.Msg {
 	return msgs
 }
 
-// contractFields are the keys every published article carries (duplicate_of and similarity come
-// only with duplicates).
-var contractFields = []string{"schema_version", "id", "url", "canonical_url", "guid", "feed_id", "feed_url",
-	"source", "lang", "title", "summary", "content_text", "content_html", "authors", "categories",
-	"image_url", "published_at", "published_at_guessed", "fetched_at", "cluster_id"}
+// contractFields are the keys every published article carries: the schema's required ones
+// (duplicate_of and similarity come only with duplicates).
+func contractFields(t *testing.T) []string {
+	t.Helper()
+	var schema struct {
+		Required []string `json:"required"`
+	}
+	if err := json.Unmarshal(article.Schema, &schema); err != nil || len(schema.Required) < 15 {
+		t.Fatalf("article schema: %v (%d required fields)", err, len(schema.Required))
+	}
+	return schema.Required
+}
 
 // checkStream asserts what consumers rely on: each distinct story once, ids stable and equal to
 // Nats-Msg-Id, subjects matching the feed, every contract field present and sane.
@@ -250,12 +258,13 @@ func checkStream(t *testing.T, msgs []jetstream.Msg) {
 	ids := map[string]bool{}
 	canon := map[string]bool{}
 	dups := 0
+	fields := contractFields(t)
 	for _, m := range msgs {
 		var body map[string]any
 		if err := json.Unmarshal(m.Data(), &body); err != nil {
 			t.Fatalf("message on %s is not JSON: %v", m.Subject(), err)
 		}
-		for _, k := range contractFields {
+		for _, k := range fields {
 			if _, ok := body[k]; !ok {
 				t.Errorf("message %s lacks field %q", m.Subject(), k)
 			}
