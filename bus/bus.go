@@ -174,13 +174,18 @@ func (b *Bus) Connected() bool { return b.nc.IsConnected() }
 // bounded time (5s) to finish, then closes it. It is safe to call more than
 // once.
 func (b *Bus) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+	defer cancel()
+	b.CloseContext(ctx)
+}
+
+// CloseContext is Close with the drain bounded by ctx instead of 5s.
+func (b *Bus) CloseContext(ctx context.Context) {
 	if err := b.nc.Drain(); err == nil {
-		t := time.NewTimer(drainTimeout)
-		defer t.Stop()
 		select {
 		case <-b.closed:
-		case <-t.C:
-			b.log.Warn("nats drain timed out", "timeout", drainTimeout)
+		case <-ctx.Done():
+			b.log.Warn("nats drain cut short", "err", ctx.Err())
 		}
 	}
 	b.nc.Close()

@@ -151,6 +151,22 @@ func (e *Embedded) Shutdown() {
 	e.srv.WaitForShutdown()
 }
 
+// ShutdownContext is Shutdown, giving up the wait when ctx ends (the server goes on stopping in
+// the background). It reports whether the server stopped in time.
+func (e *Embedded) ShutdownContext(ctx context.Context) bool {
+	done := make(chan struct{})
+	go func() {
+		e.Shutdown()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
 // serverLogger routes nats-server log lines to slog. It implements
 // server.Logger.
 type serverLogger struct {

@@ -57,7 +57,13 @@ type Relay struct {
 	ackTimeout time.Duration
 	wake       chan struct{}
 	published  atomic.Int64
-	lastPrune  atomic.Int64 // unix nanoseconds of the last prune
+	// reconnected cuts a publish backoff short: NATS is back.
+	reconnected atomic.Bool
+	// failingSince is the unix nanosecond time of the first of the current run of failed
+	// flushes, 0 while flushes succeed; lastErr is the latest failure.
+	failingSince atomic.Int64
+	lastErr      atomic.Pointer[error]
+	lastPrune    atomic.Int64 // unix nanoseconds of the last prune
 }
 
 // keepSent is how long an acknowledged message stays in the outbox before it is deleted: long
@@ -85,6 +91,39 @@ func (r *Relay) Notify() {
 	}
 }
 
+// Reconnected tells the relay that the connection to NATS is back: a publish backoff in
+// progress ends now.
+func (r *Relay) Reconnected() {
+	r.reconnected.Store(true)
+	r.Notify()
+}
+
+// unhealthyAfter is how long publishing may fail before the relay reports itself unhealthy.
+const unhealthyAfter = 30 * time.Second
+
+// Health returns an error when every publish attempt has failed for the last 30 seconds or
+// more (a stream deleted behind feedd's back, a server refusing writes), nil otherwise.
+func (r *Relay) Health() error {
+	since := r.failingSince.Load()
+	if since == 0 || time.Since(time.Unix(0, since)) < unhealthyAfter {
+		return nil
+	}
+	err := errors.New("unknown error")
+	if p := r.lastErr.Load(); p != nil {
+		err = *p
+	}
+	return fmt.Errorf("publishing has failed for %v: %w", time.Since(time.Unix(0, since)).Round(time.Second), err)
+}
+
+func (r *Relay) noteFlush(err error) {
+	if err == nil || errors.Is(err, context.Canceled) {
+		r.failingSince.Store(0)
+		return
+	}
+	r.lastErr.Store(&err)
+	r.failingSince.CompareAndSwap(0, time.Now().UnixNano())
+}
+
 // Published returns how many messages the relay has seen acknowledged since it was created.
 func (r *Relay) Published() int64 { return r.published.Load() }
 
@@ -92,13 +131,16 @@ func (r *Relay) Published() int64 { return r.published.Load() }
 // forever: nothing is dropped.
 func (r *Relay) Run(ctx context.Context) error {
 	const (
-		idle       = time.Second
+		idle       = 5 * time.Second // Notify wakes the relay when rows arrive; this is a safety net
 		minBackoff = 200 * time.Millisecond
 		maxBackoff = 30 * time.Second
 	)
 	backoff := minBackoff
 	for {
 		n, err := r.flush(ctx)
+		if ctx.Err() == nil {
+			r.noteFlush(err)
+		}
 		var wait time.Duration
 		switch {
 		case ctx.Err() != nil:
@@ -122,13 +164,17 @@ func (r *Relay) Run(ctx context.Context) error {
 			t.Stop()
 			return nil
 		case <-r.wake:
-			if err != nil { // a wake-up does not cut a backoff short
+			// New rows do not cut a backoff short; a reconnection does.
+			if err != nil && !r.reconnected.Swap(false) {
 				select {
 				case <-t.C:
 				case <-ctx.Done():
 					t.Stop()
 					return nil
 				}
+			}
+			if r.reconnected.Swap(false) {
+				backoff = minBackoff
 			}
 			t.Stop()
 		case <-t.C:
@@ -229,8 +275,9 @@ func (r *Relay) updateDepth(ctx context.Context) {
 	}
 }
 
-// WaitDrained returns nil once the outbox is empty, or ctx's error when it ends first.
-func (r *Relay) WaitDrained(ctx context.Context) error {
+// WaitDrained returns nil once the outbox is empty, or ctx's error when it ends first. With
+// whileConnected it also gives up, returning an error, as soon as NATS is not connected.
+func (r *Relay) WaitDrained(ctx context.Context, whileConnected bool) error {
 	t := time.NewTicker(50 * time.Millisecond)
 	defer t.Stop()
 	for {
@@ -238,6 +285,9 @@ func (r *Relay) WaitDrained(ctx context.Context) error {
 		if err == nil && d == 0 {
 			r.metrics.OutboxDepth.Set(0)
 			return nil
+		}
+		if whileConnected && !r.pub.Connected() {
+			return errNotConnected
 		}
 		r.Notify()
 		select {

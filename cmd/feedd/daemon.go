@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/feedd/feedd/article"
@@ -77,6 +78,7 @@ type daemon struct {
 	bus      *bus.Bus
 	ops      *ops.Server
 	relay    *pipeline.Relay
+	relayRef atomic.Pointer[pipeline.Relay] // for NATS callbacks, which may run before relay is set
 	pipe     *pipeline.Pipeline
 
 	streamReady chan struct{}
@@ -115,6 +117,9 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *daemon,
 		OnConnect: func() {
 			natsUp.Set(1)
 			natsEvents.WithLabelValues("connect").Inc()
+			if r := d.relayRef.Load(); r != nil {
+				r.Reconnected()
+			}
 		},
 		OnDisconnect: func() {
 			natsUp.Set(0)
@@ -147,6 +152,7 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *daemon,
 	}
 
 	d.relay = pipeline.NewRelay(d.store, d.bus, log, metrics)
+	d.relayRef.Store(d.relay)
 	feeds := make([]pipeline.Feed, len(cfg.Feeds))
 	for i, f := range cfg.Feeds {
 		feeds[i] = pipeline.Feed{ID: f.ID, URL: f.URL, Name: f.Name, Lang: f.Language, Interval: f.Interval, Charset: f.Charset}
@@ -185,10 +191,10 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *daemon,
 				}
 				select {
 				case <-d.streamReady:
-					return nil
 				default:
 					return fmt.Errorf("stream %s not ensured yet", cfg.NATS.Stream)
 				}
+				return d.relay.Health()
 			},
 		}
 		if d.ops, err = ops.Listen(cfg.HTTP.Listen, reg, checks, log); err != nil {
@@ -228,13 +234,20 @@ func (d *daemon) ensureStream(ctx context.Context) {
 			close(d.streamReady)
 			return
 		}
-		d.log.Warn("cannot ensure stream yet, retrying", "stream", c.Name, "err", err, "retry_in", wait)
+		if errors.Is(err, bus.ErrNotConnected) || errors.Is(err, context.DeadlineExceeded) {
+			d.log.Warn("cannot ensure stream yet, retrying", "stream", c.Name, "err", err, "retry_in", wait)
+			wait = min(2*wait, 30*time.Second)
+		} else {
+			// The server refused (replicas beyond the cluster, subjects taken by another
+			// stream...): only the operator can fix it, so say it loudly, and keep asking.
+			d.log.Error("stream configuration refused, retrying", "stream", c.Name, "err", err, "retry_in", wait)
+			wait = min(2*wait, 5*time.Minute)
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(wait):
 		}
-		wait = min(2*wait, 30*time.Second)
 	}
 }
 
@@ -248,16 +261,17 @@ func (d *daemon) startRelay(ctx context.Context) {
 	})
 }
 
-// run is the daemon: poll on schedule until ctx ends, then stop within shutdown_timeout.
+// run is the daemon: poll on schedule until ctx ends, then stop within shutdown_timeout of it.
 func (d *daemon) run(ctx context.Context) error {
 	d.log.Info("feedd started", "version", version, "feeds", len(d.cfg.Feeds), "nats", natsTarget(d.cfg),
 		"data_dir", d.cfg.DataDir)
-	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
+	relayCtx, stopRelay := context.WithCancel(context.Background())
 	d.startRelay(relayCtx)
-	err := d.pipe.Run(ctx)
+	stopping := make(chan time.Time, 1)
+	context.AfterFunc(ctx, func() { stopping <- time.Now() })
+	err := d.pipe.Run(ctx) // returns once the polls in flight have been cancelled
+	deadline := (<-stopping).Add(d.cfg.ShutdownTimeout)
 	d.log.Info("shutting down", "timeout", d.cfg.ShutdownTimeout)
-	deadline, cancel := context.WithTimeout(context.Background(), d.cfg.ShutdownTimeout)
-	defer cancel()
 	d.shutdown(deadline, stopRelay)
 	return err
 }
@@ -266,74 +280,69 @@ func (d *daemon) run(ctx context.Context) error {
 func (d *daemon) once(ctx context.Context, timeout time.Duration, stdout io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
+	relayCtx, stopRelay := context.WithCancel(context.Background())
 	d.startRelay(relayCtx)
 
 	counts := d.pipe.PollAll(ctx)
-	drainErr := d.relay.WaitDrained(ctx)
+	drainErr := d.relay.WaitDrained(ctx, false)
+	d.shutdown(time.Now().Add(d.cfg.ShutdownTimeout), stopRelay)
 
-	deadline, cancelDeadline := context.WithTimeout(context.Background(), d.cfg.ShutdownTimeout)
-	defer cancelDeadline()
-	d.shutdown(deadline, stopRelay)
-
-	pending := d.pending
-	sum := summary{Counts: counts, Published: d.relay.Published(), Pending: pending}
+	sum := summary{Counts: counts, Published: d.relay.Published(), Pending: d.pending}
 	out, _ := json.Marshal(sum)
 	fmt.Fprintf(stdout, "%s\n", out)
 	if drainErr != nil {
-		return &exitError{exitFailure, fmt.Errorf("publishing did not complete: %d articles left in the outbox for the next run: %w", pending, drainErr)}
+		return &exitError{exitFailure, fmt.Errorf("publishing did not complete: %d articles left in the outbox for the next run: %w", d.pending, drainErr)}
 	}
 	return nil
 }
 
-// shutdown stops the relay after a last flush, then closes NATS, the embedded server, the ops
-// listener and the database, all within ctx's deadline.
-func (d *daemon) shutdown(ctx context.Context, stopRelay context.CancelFunc) {
-	// Give the relay's own loop a chance to finish its batch, then flush what is left.
-	stopRelay()
-	done := make(chan struct{})
-	go func() { d.bg.Wait(); close(done) }()
+// shutdown stops everything by deadline: the ops listener first, then the relay once it has
+// published what it can (while NATS is connected, keeping two seconds for the rest), then the
+// NATS connection, the embedded server and the database.
+func (d *daemon) shutdown(deadline time.Time, stopRelay context.CancelFunc) {
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
 	if d.ops != nil {
 		sctx, cancel := context.WithTimeout(ctx, time.Second)
 		_ = d.ops.Shutdown(sctx)
 		cancel()
 	}
+	flushCtx, cancelFlush := context.WithDeadline(ctx, deadline.Add(-2*time.Second))
+	if err := d.relay.WaitDrained(flushCtx, true); err != nil {
+		d.log.Warn("outbox not fully published before shutdown", "err", err)
+	}
+	cancelFlush()
+	stopRelay()
+	done := make(chan struct{})
+	go func() { d.bg.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-ctx.Done():
 	}
-	if d.bus != nil && d.bus.Connected() {
-		fctx, cancel := context.WithTimeout(ctx, max(time.Until(deadlineOf(ctx))-2*time.Second, 0))
-		if err := d.relay.Flush(fctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-			d.log.Warn("final outbox flush incomplete", "err", err)
-		}
-		cancel()
-	}
 	d.close(ctx)
 }
 
-func deadlineOf(ctx context.Context) time.Time {
-	if t, ok := ctx.Deadline(); ok {
-		return t
-	}
-	return time.Now().Add(10 * time.Second)
-}
-
-// close releases everything that was started, in reverse order.
+// close releases everything that was started, in reverse order, within ctx.
 func (d *daemon) close(ctx context.Context) {
-	if d.bus != nil {
-		d.bus.Close()
+	if d.store != nil {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		n, err := d.store.OutboxDepth(dctx)
+		cancel()
+		switch {
+		case err != nil:
+			d.log.Error("reading the outbox depth", "err", err)
+		case n > 0:
+			d.log.Info("articles left in the outbox for the next start", "count", n)
+			d.pending = n
+		}
 	}
-	if d.embedded != nil {
-		d.embedded.Shutdown()
+	if d.bus != nil {
+		d.bus.CloseContext(ctx)
+	}
+	if d.embedded != nil && !d.embedded.ShutdownContext(ctx) {
+		d.log.Warn("embedded NATS server still stopping at the shutdown deadline")
 	}
 	if d.store != nil {
-		if n, err := d.store.OutboxDepth(ctx); err == nil {
-			d.pending = n
-			if n > 0 {
-				d.log.Info("articles left in the outbox for the next start", "count", n)
-			}
-		}
 		if err := d.store.Close(); err != nil {
 			d.log.Error("closing database", "err", err)
 		}
