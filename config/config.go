@@ -196,14 +196,6 @@ func Default() Config {
 	}
 }
 
-// FeedInterval returns how often f is polled: f.Interval when positive, else Poll.Interval.
-func (c Config) FeedInterval(f Feed) time.Duration {
-	if f.Interval > 0 {
-		return f.Interval
-	}
-	return c.Poll.Interval
-}
-
 // Load returns the configuration from defaults, then the YAML file at path (none when path is
 // ""), then the FEEDD_* variables in environ (os.Environ style "KEY=VALUE"; other variables are
 // ignored, and of two settings of one variable the last wins), and validates it.
@@ -223,9 +215,6 @@ func Load(path string, environ []string) (Config, error) {
 		}
 	}
 	ps = append(ps, applyEnv(&cfg, environ)...)
-	if len(cfg.Feeds) == 0 {
-		cfg.Feeds = DefaultFeeds()
-	}
 	ps = append(ps, cfg.problems().without(ps)...)
 	if len(ps) > 0 {
 		return Config{}, &ps

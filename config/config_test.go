@@ -296,6 +296,11 @@ func TestLoadProblems(t *testing.T) {
 			want: []Problem{{"poll.deny_private_networks", "maybe", "invalid boolean"}},
 		},
 		{
+			name: "explicitly empty feed list",
+			yaml: "feeds: []\n",
+			want: []Problem{{"feeds", "", "must list at least one feed"}},
+		},
+		{
 			name: "empty feed id",
 			yaml: "feeds:\n  - url: https://www.aljazeera.net/\n",
 			want: []Problem{{"feeds[0].id", "", "required"}},
@@ -619,8 +624,8 @@ func TestLoadYAMLFeatures(t *testing.T) {
 			want: []Feed{{ID: "a", URL: "file:///tmp/a.xml", Name: "a", Language: "ar"}},
 		},
 		{
-			name: "null keeps the default, empty list gives the defaults",
-			yaml: "poll:\n  interval:\nfeeds: []\n",
+			name: "null keeps the default, also for feeds",
+			yaml: "poll:\n  interval:\nfeeds:\n",
 			want: DefaultFeeds(),
 		},
 		{
@@ -721,25 +726,6 @@ func TestProblemString(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := tt.p.String(); got != tt.want {
 				t.Errorf("got %s, want %s", got, tt.want)
-			}
-		})
-	}
-}
-
-func TestFeedInterval(t *testing.T) {
-	c := Default()
-	tests := []struct {
-		name     string
-		interval time.Duration
-		want     time.Duration
-	}{
-		{"own interval", 5 * time.Minute, 5 * time.Minute},
-		{"zero uses poll.interval", 0, c.Poll.Interval},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := c.FeedInterval(Feed{ID: "a", Interval: tt.interval}); got != tt.want {
-				t.Errorf("got %v, want %v", got, tt.want)
 			}
 		})
 	}

@@ -83,7 +83,12 @@ func (s *Server) Serve() {
 	}
 }
 
-// Shutdown stops the server, waiting for requests in progress until ctx ends.
+// Shutdown stops the server, waiting for requests in progress until ctx ends. It also releases
+// the address of a server that never served.
 func (s *Server) Shutdown(ctx context.Context) error {
-	return s.srv.Shutdown(ctx)
+	err := s.srv.Shutdown(ctx)
+	if cerr := s.ln.Close(); cerr != nil && !errors.Is(cerr, net.ErrClosed) && err == nil {
+		err = cerr
+	}
+	return err
 }

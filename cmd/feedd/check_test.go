@@ -102,3 +102,30 @@ func TestUnknownCommand(t *testing.T) {
 		t.Errorf("version: exit %d, stdout %q", code, stdout.String())
 	}
 }
+
+func TestBadCommandLines(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"negative -n", []string{"tail", "-n", "-1"}, "must not be negative"},
+		{"negative --since", []string{"tail", "--since", "-1h"}, "must not be negative"},
+		{"bad --since", []string{"tail", "--since", "soon"}, "soon"},
+		{"--timeout without --once", []string{"run", "--timeout", "1m"}, "--timeout goes with --once"},
+		{"zero --timeout", []string{"run", "--once", "--timeout", "0s"}, "must be positive"},
+		{"unknown flag", []string{"run", "--onse"}, "onse"},
+		{"stray argument", []string{"check", "extra"}, "extra"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if code := run(context.Background(), tt.args, &stdout, &stderr); code != 2 {
+				t.Errorf("exit %d, want 2; stderr: %s", code, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), tt.want) {
+				t.Errorf("stderr %q does not say %q", stderr.String(), tt.want)
+			}
+		})
+	}
+}

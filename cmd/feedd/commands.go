@@ -166,11 +166,22 @@ func cmdTail(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := newFlags("tail", stderr)
 	path := configFlag(fs)
 	subject := fs.String("subject", article.SubjectPrefix+".>", "subject `filter`, e.g. articles.new.>")
-	since := fs.Duration("since", 0, "also print articles published to the stream in the last `duration`")
+	var since time.Duration
+	fs.Func("since", "also print articles published to the stream in the last `duration` (90m, 2h, 7d)", func(v string) error {
+		d, err := config.ParseDuration(v)
+		if err == nil && d < 0 {
+			err = errors.New("must not be negative")
+		}
+		since = d
+		return err
+	})
 	last := fs.Int("n", 0, "also print the last `N` articles")
 	asJSON := fs.Bool("json", false, "print each message body as one line of JSON")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *last < 0 {
+		return &exitError{exitBadConfig, fmt.Errorf("-n %d: must not be negative", *last)}
 	}
 	cfg, err := loadConfig(*path, stderr)
 	if err != nil {
@@ -189,7 +200,7 @@ func cmdTail(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer b.Close()
-	err = b.Tail(ctx, bus.TailOptions{Stream: cfg.NATS.Stream, Subject: *subject, Since: *since, Last: *last},
+	err = b.Tail(ctx, bus.TailOptions{Stream: cfg.NATS.Stream, Subject: *subject, Since: since, Last: *last},
 		func(m bus.Received) error {
 			if *asJSON {
 				_, err := fmt.Fprintf(stdout, "%s\n", m.Data)
@@ -197,7 +208,7 @@ func cmdTail(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			}
 			var a article.Article
 			if err := json.Unmarshal(m.Data, &a); err != nil {
-				fmt.Fprintf(stdout, "%s: undecodable message: %v\n", m.Subject, err)
+				fmt.Fprintf(stderr, "feedd: %s: undecodable message: %v\n", m.Subject, err)
 				return nil
 			}
 			mark := ""

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -45,6 +46,14 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	timeout := fs.Duration("timeout", 10*time.Minute, "with --once: the most time to spend in all")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	timeoutSet := false
+	fs.Visit(func(f *flag.Flag) { timeoutSet = timeoutSet || f.Name == "timeout" })
+	switch {
+	case timeoutSet && !*once:
+		return &exitError{exitBadConfig, errors.New("--timeout goes with --once")}
+	case *timeout <= 0:
+		return &exitError{exitBadConfig, fmt.Errorf("--timeout %v: must be positive", *timeout)}
 	}
 	cfg, err := loadConfig(*path, stderr)
 	if err != nil {
