@@ -162,8 +162,15 @@ type pollResult struct {
 }
 
 // poll fetches one feed, records its new articles and its state, and says when to poll it next.
-// A failure is returned in the result, counted and logged; it never stops other feeds.
-func (p *Pipeline) poll(ctx context.Context, f Feed) pollResult {
+// A failure is returned in the result, counted and logged; it never stops other feeds. held is
+// the release of a host slot the caller already holds for the feed, or nil to wait for one.
+func (p *Pipeline) poll(ctx context.Context, f Feed, held func()) pollResult {
+	release := held
+	defer func() {
+		if release != nil {
+			release()
+		}
+	}()
 	res := pollResult{counts: Counts{Feeds: 1}}
 	st, _, err := p.store.Feed(ctx, f.ID)
 	if err != nil {
@@ -177,15 +184,17 @@ func (p *Pipeline) poll(ctx context.Context, f Feed) pollResult {
 	}
 	st.ID = f.ID
 
-	release, err := p.hosts.acquire(ctx, host(f.URL))
-	if err != nil {
-		res.err = err
-		return res
+	if release == nil {
+		if release, err = p.hosts.acquire(ctx, host(f.URL)); err != nil {
+			res.err = err
+			return res
+		}
 	}
 	start := time.Now()
 	r, err := p.fetch.Fetch(ctx, fetcher.Request{URL: f.URL, ETag: st.ETag, LastModified: st.LastModified,
 		Charset: f.Charset, DefaultZone: f.Zone})
 	release()
+	release = nil
 	p.m.FetchDuration.Observe(time.Since(start).Seconds())
 	now := p.opts.Clock.Now()
 	st.LastPollAt = now
@@ -430,7 +439,7 @@ func (p *Pipeline) PollAll(ctx context.Context) Counts {
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			r := p.poll(ctx, f)
+			r := p.poll(ctx, f, nil)
 			mu.Lock()
 			total.add(r.counts)
 			mu.Unlock()

@@ -61,6 +61,30 @@ func (h *hostLimiter) acquire(ctx context.Context, host string) (func(), error) 
 	return release, nil
 }
 
+// tryAcquire takes a slot for host without waiting. When it cannot, retryIn says how long until
+// the gap since the last request has passed, or 0 when the host's slots are all busy (one frees
+// when a request to it ends).
+func (h *hostLimiter) tryAcquire(host string) (release func(), retryIn time.Duration, ok bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	slot, found := h.hosts[host]
+	if !found {
+		slot = &hostSlot{sem: make(chan struct{}, h.per)}
+		h.hosts[host] = slot
+	}
+	now := h.clock.Now()
+	if slot.next.After(now) {
+		return nil, slot.next.Sub(now), false
+	}
+	select {
+	case slot.sem <- struct{}{}:
+	default:
+		return nil, 0, false
+	}
+	slot.next = now.Add(h.gap)
+	return func() { <-slot.sem }, 0, true
+}
+
 // Run polls every feed on its own schedule until ctx ends (see Policy for when). Feeds never
 // polled, or whose stored next poll is due, start within the first seconds, spread apart; a
 // restart honours the next poll times stored before it. A progress line is logged after every
@@ -121,9 +145,19 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			default:
 				continue // all workers busy: looked at again when one finishes
 			}
+			// A worker waits for no host: a feed whose host is busy or too recently asked
+			// waits its turn here, and the worker goes to another host's feed.
+			hostRelease, retryIn, ok := p.hosts.tryAcquire(host(f.URL))
+			if !ok {
+				<-sem
+				if retryIn > 0 && (wake.IsZero() || now.Add(retryIn).Before(wake)) {
+					wake = now.Add(retryIn)
+				}
+				continue // otherwise looked at again when the request to its host ends
+			}
 			inFlight[f.ID] = true
 			wg.Go(func() {
-				r := p.poll(ctx, f)
+				r := p.poll(ctx, f, hostRelease)
 				// Free the worker before reporting: the scheduler looks for work to start when
 				// it gets a result, and must find this worker free by then.
 				<-sem

@@ -2,10 +2,12 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -378,5 +380,57 @@ func TestRunHonoursMaxAge(t *testing.T) {
 		h.advanceTo(t, next.Add(-time.Millisecond), n)
 		h.clock.Advance(time.Second)
 		h.awaitPolls(t, n+1)
+	}
+}
+
+// TestRunManyFeedsOneHost: more feeds than workers, all on one host: every feed is polled, one
+// request at a time to the host, their starts at least host_gap apart on the clock.
+func TestRunManyFeedsOneHost(t *testing.T) {
+	body, err := os.ReadFile(filepath.Join(corpusFeeds, "elaph.xml"))
+	if err != nil {
+		t.Skipf("corpus not available: %v", err)
+	}
+	var (
+		mu      sync.Mutex
+		starts  []time.Time
+		perFeed = map[string]int{}
+		clock   *fakeClock
+	)
+	h := newScheduleHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		starts = append(starts, clock.Now())
+		perFeed[r.URL.Path]++
+		mu.Unlock()
+		w.Write(body)
+	}, func(o *Options) {
+		base := o.Feeds[0]
+		o.Feeds = nil
+		for i := range 6 {
+			f := base
+			f.ID = fmt.Sprintf("f%d", i)
+			f.URL = strings.Replace(base.URL, "/feed.xml", fmt.Sprintf("/feed%d.xml", i), 1)
+			o.Feeds = append(o.Feeds, f)
+		}
+		o.Concurrency, o.PerHost, o.HostGap = 2, 1, 3*time.Second
+	})
+	clock = h.clock
+	h.start(t)
+	deadline := time.Now().Add(20 * time.Second)
+	for h.requests.Load() < 6 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 6 feeds polled", h.requests.Load())
+		}
+		h.clock.Advance(500 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(perFeed) != 6 {
+		t.Errorf("polled %d distinct feeds, want 6: %v", len(perFeed), perFeed)
+	}
+	for i := 1; i < len(starts); i++ {
+		if gap := starts[i].Sub(starts[i-1]); gap < 3*time.Second {
+			t.Errorf("requests %d and %d to one host %v apart, want at least host_gap 3s", i-1, i, gap)
+		}
 	}
 }
