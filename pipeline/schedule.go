@@ -184,9 +184,16 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			delete(inFlight, r.id)
 			next[r.id] = r.next
 			roundMu.Lock()
-			if len(polled) == len(p.opts.Feeds) {
+			// One line per round in which every feed was polled; and, so that a feed backing
+			// off for hours does not silence the log, one per poll.interval in between.
+			complete := len(polled) == len(p.opts.Feeds)
+			if complete || clock.Now().Sub(started) >= p.opts.Interval {
+				msg := "poll round done"
+				if !complete {
+					msg = "progress"
+				}
 				depth, _ := p.store.OutboxDepth(ctx)
-				p.log.Info("poll round done", "feeds", round.Feeds, "fetched", round.Fetched,
+				p.log.Info(msg, "feeds", round.Feeds, "fetched", round.Fetched,
 					"not_modified", round.NotModified, "failed", round.Failed, "items", round.Items,
 					"new", round.New, "duplicates", round.Duplicates, "repeats", round.Repeats,
 					"published_total", p.relay.Published(), "outbox", depth,

@@ -107,6 +107,38 @@ func (s *Store) initRetrying(ctx context.Context) error {
 	}
 }
 
+// OpenReadOnly opens an existing database for reading only: no directory or file is created, no
+// migration runs (a database written by a newer feedd is refused), and nothing is written, so it
+// is safe beside a running daemon, for `feedd feeds`.
+func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	if _, err := os.Stat(abs); err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	q := url.Values{}
+	q.Set("mode", "ro")
+	q.Set("_busy_timeout", "5000")
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: q.Encode()}
+	db, err := sql.Open("sqlite3", u.String())
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(1)
+	var v int
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, classify(err))
+	}
+	if v > len(migrations) {
+		_ = db.Close()
+		return nil, fmt.Errorf("store: open %s: schema version %d is newer than this build's %d", path, v, len(migrations))
+	}
+	return &Store{db: db, path: path, writeSlot: make(chan struct{}, 1)}, nil
+}
+
 // dsn builds the go-sqlite3 data source name for an absolute file path: a file: URI, so that a
 // path holding '?', '#' or '%' is escaped rather than misread, with the connection settings as
 // query parameters (the driver applies them to every new connection).

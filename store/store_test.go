@@ -469,3 +469,34 @@ func TestPingReportsFullDatabase(t *testing.T) {
 		t.Errorf("Ping after a conflict: %v", err)
 	}
 }
+
+func TestOpenReadOnly(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "feedd.db")
+	if _, err := OpenReadOnly(ctx, path); err == nil {
+		t.Fatal("OpenReadOnly created a database that did not exist")
+	}
+	if _, err := os.Stat(path); err == nil {
+		t.Fatal("OpenReadOnly left a file behind")
+	}
+	rw, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rw.Close()
+	if err := rw.PutFeed(ctx, Feed{ID: "a", URL: "https://example.com/a"}); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := OpenReadOnly(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	feeds, err := ro.Feeds(ctx)
+	if err != nil || len(feeds) != 1 || feeds[0].ID != "a" {
+		t.Errorf("Feeds: %v, %v", feeds, err)
+	}
+	if err := ro.PutFeed(ctx, Feed{ID: "b", URL: "https://example.com/b"}); err == nil {
+		t.Error("a read-only store accepted a write")
+	}
+}

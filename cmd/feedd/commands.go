@@ -105,7 +105,7 @@ func cmdFeeds(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	dbPath := filepath.Join(cfg.DataDir, dbFile)
 	states := map[string]store.Feed{}
 	if _, err := os.Stat(dbPath); err == nil {
-		st, err := store.Open(ctx, dbPath)
+		st, err := store.OpenReadOnly(ctx, dbPath)
 		if err != nil {
 			return err
 		}

@@ -168,7 +168,7 @@ func writeConfig(t *testing.T, dataDir, natsURL, natsListen, httpListen, feedBas
 	t.Helper()
 	var b strings.Builder
 	fmt.Fprintf(&b, "data_dir: %q\nnats:\n  url: %q\n  listen: %q\nhttp:\n  listen: %q\n", dataDir, natsURL, natsListen, httpListen)
-	fmt.Fprintf(&b, "poll:\n  timeout: 10s\n  concurrency: 4\nfeeds:\n")
+	fmt.Fprintf(&b, "poll:\n  timeout: 10s\n  concurrency: 4\n  per_host: 4\n  host_gap: 0s # all test feeds share one host\nfeeds:\n")
 	ids := append(slices.Sorted(mapKeys(corpusFeeds)), "aggregator")
 	for _, id := range ids {
 		fmt.Fprintf(&b, "  - id: %s\n    url: %s/%s.xml\n    name: %s\n", id, feedBase, id, id)
@@ -348,6 +348,21 @@ func TestRunOnceRemoteNATS(t *testing.T) {
 	}
 	if s.Items != s.New+s.Duplicates+s.Repeats {
 		t.Errorf("items %d != new %d + duplicates %d + repeats %d", s.Items, s.New, s.Duplicates, s.Repeats)
+	}
+
+	// feedd feeds shows each feed's state, read-only, from the same data.
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"feeds", "--config", cfg}, &out, &errOut); code != 0 {
+		t.Fatalf("feedd feeds: exit %d: %s", code, errOut.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 13 || !strings.HasPrefix(lines[0], "FEED") {
+		t.Fatalf("feedd feeds printed %d lines:\n%s", len(lines), out.String())
+	}
+	for _, l := range lines[1:] {
+		if !strings.Contains(l, " ago ") || !strings.Contains(l, "ok (200)") {
+			t.Errorf("feed line %q does not show a successful poll", l)
+		}
 	}
 
 	again := runOnce(t, cfg)
