@@ -23,6 +23,10 @@ type Article struct {
 	Title        string
 	PublishedAt  time.Time // zero when unknown
 	FetchedAt    time.Time // required
+	// Fingerprint is the near-duplicate fingerprint (opaque bytes from the dedupe package), nil
+	// for none. It is recorded with the article's time: PublishedAt, or FetchedAt when that is
+	// zero; see [Store.Fingerprints] and [Store.PruneFingerprints].
+	Fingerprint []byte
 }
 
 // Ref points at a recorded article.
@@ -132,6 +136,16 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		}
 		if err != nil {
 			return err
+		}
+		if a.Fingerprint != nil {
+			at := a.PublishedAt
+			if at.IsZero() {
+				at = a.FetchedAt
+			}
+			_, err := tx.ExecContext(ctx, queryInsertFingerprint, a.ID, at.UnixMilli(), a.Fingerprint)
+			if err != nil {
+				return fmt.Errorf("fingerprint: %w", err)
+			}
 		}
 		res, err := tx.ExecContext(ctx, `
 INSERT INTO outbox (msg_id, subject, header, data, created_at) VALUES (?, ?, ?, ?, ?)`,

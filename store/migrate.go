@@ -61,6 +61,17 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_unsent ON outbox (seq) WHERE sent_at IS NULL;
 CREATE INDEX outbox_sent ON outbox (sent_at) WHERE sent_at IS NOT NULL;
 `,
+	// 2: near-duplicate fingerprints, kept apart from the articles so that pruning them (outside
+	// the duplicate window) leaves the repeat keys in place.
+	`
+CREATE TABLE fingerprints (
+	article_id TEXT PRIMARY KEY REFERENCES articles (id) ON DELETE CASCADE,
+	at         INTEGER NOT NULL, -- unix ms UTC: the article's time (published, else fetched)
+	data       BLOB NOT NULL     -- the dedupe package's encoding, opaque here
+) STRICT;
+
+CREATE INDEX fingerprints_at ON fingerprints (at);
+`,
 }
 
 // migrate applies the migrations the database lacks, each in its own transaction together with

@@ -1,0 +1,137 @@
+package dedupe
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// devPair is one labelled pair of testdata/devset.tsv.
+type devPair struct {
+	same       bool
+	kind       string
+	urlA, urlB string
+	note       string
+}
+
+func readDevSet(tb testing.TB) []devPair {
+	tb.Helper()
+	f, err := os.Open(filepath.Join("testdata", "devset.tsv"))
+	if os.IsNotExist(err) {
+		tb.Skipf("development set not available: %v", err)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	var pairs []devPair
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for line := 1; sc.Scan(); line++ {
+		cols := strings.Split(sc.Text(), "\t")
+		if line == 1 {
+			if len(cols) < 4 || cols[0] != "label" {
+				tb.Fatalf("devset.tsv: header %q, want label kind url_a url_b note", sc.Text())
+			}
+			continue
+		}
+		if len(cols) < 4 {
+			tb.Fatalf("devset.tsv:%d: %d columns, want at least 4", line, len(cols))
+		}
+		if cols[0] != "same" && cols[0] != "different" {
+			tb.Fatalf("devset.tsv:%d: label %q, want same or different", line, cols[0])
+		}
+		p := devPair{same: cols[0] == "same", kind: cols[1], urlA: cols[2], urlB: cols[3]}
+		if len(cols) > 4 {
+			p.note = cols[4]
+		}
+		pairs = append(pairs, p)
+	}
+	if err := sc.Err(); err != nil {
+		tb.Fatal(err)
+	}
+	return pairs
+}
+
+// TestDevSet runs the three development days through a Decider in time order, exactly as the
+// pipeline would (decide, record, with each article's date_extracted as its time and the default
+// window), and scores the labelled pairs: a pair is merged when both articles end in the same
+// cluster. It fails on any false merge, or when fewer than 80% of the same-story pairs are
+// merged.
+//
+//	go test ./dedupe -run TestDevSet -v
+func TestDevSet(t *testing.T) {
+	pairs := readDevSet(t)
+	arts := loadDevCorpus(t)
+	keys := newMemKeys()
+	dd := NewDecider(keys, 0)
+	res := runStream(t, dd, keys, arts)
+
+	type tally struct{ merged, total int }
+	perKind := map[string]*tally{}
+	var tp, fp, fn, tn int
+	var misses, falseMerges []string
+	for _, p := range pairs {
+		ca, okA := res.cluster[p.urlA]
+		cb, okB := res.cluster[p.urlB]
+		if !okA || !okB {
+			t.Fatalf("pair %s / %s: article not in the corpus (or a repeat)", p.urlA, p.urlB)
+		}
+		merged := ca == cb
+		k := perKind[p.kind]
+		if k == nil {
+			k = &tally{}
+			perKind[p.kind] = k
+		}
+		k.total++
+		if merged {
+			k.merged++
+		}
+		line := fmt.Sprintf("%-10s %-17s %s | %s | %s", map[bool]string{true: "same", false: "different"}[p.same], p.kind, p.urlA, p.urlB, p.note)
+		switch {
+		case p.same && merged:
+			tp++
+		case p.same:
+			fn++
+			misses = append(misses, line)
+		case merged:
+			fp++
+			falseMerges = append(falseMerges, line)
+		default:
+			tn++
+		}
+	}
+	precision := float64(tp) / float64(max(tp+fp, 1))
+	recall := float64(tp) / float64(max(tp+fn, 1))
+	var b strings.Builder
+	fmt.Fprintf(&b, "dev set: %d pairs (%d same, %d different), %d articles in the stream\n", len(pairs), tp+fn, fp+tn, len(arts))
+	fmt.Fprintf(&b, "TP %d  FP %d  FN %d  TN %d  precision %.3f  recall %.3f\n", tp, fp, fn, tn, precision, recall)
+	fmt.Fprintf(&b, "%-18s %7s %7s\n", "kind", "merged", "pairs")
+	kinds := make([]string, 0, len(perKind))
+	for k := range perKind {
+		kinds = append(kinds, k)
+	}
+	slices.Sort(kinds)
+	for _, k := range kinds {
+		fmt.Fprintf(&b, "%-18s %7d %7d\n", k, perKind[k].merged, perKind[k].total)
+	}
+	fmt.Fprintf(&b, "false merges (%d):\n", len(falseMerges))
+	for _, l := range falseMerges {
+		fmt.Fprintf(&b, "  %s\n", l)
+	}
+	fmt.Fprintf(&b, "misses (%d):\n", len(misses))
+	for _, l := range misses {
+		fmt.Fprintf(&b, "  %s\n", l)
+	}
+	t.Log("\n" + b.String())
+	if fp > 0 {
+		t.Errorf("got %d false merges, want none", fp)
+	}
+	if recall < 0.8 {
+		t.Errorf("got recall %.3f, want at least 0.8", recall)
+	}
+}

@@ -1,0 +1,347 @@
+package dedupe
+
+import (
+	"encoding/hex"
+	"slices"
+	"time"
+)
+
+// LSH banding. A band is bandRows consecutive signature values; two articles become candidates
+// when any band is equal. With 16-bit values, a band of three is a 48-bit key, so unrelated
+// articles collide only when they share the shingles. For a pair of Jaccard similarity s, the
+// chance of at least one equal band among the 21 is 1-(1-s³)^21: 0.44 at s=0.3, 0.75 at 0.4,
+// 0.94 at 0.5, 0.99 at 0.6. The lead bands (4 bands of 4 of the 16 lead values) find a copy
+// truncated to its lead, whose body Jaccard with the full text is small; the rare-word keys
+// (see rareKeys) find rewrites, which share names and places more than wording.
+const (
+	bandRows     = 3
+	bodyBands    = sigSize / bandRows // 21; the 64th value takes part in no band
+	leadBandRows = 4
+	leadBands    = leadSize / leadBandRows // 4
+	bandsPerDoc  = bodyBands + leadBands
+
+	// maxBucket caps the articles one band key gathers. A band value shared by that many
+	// articles comes from boilerplate or a template, not from one story: it adds no further
+	// entries and its lookups return only the first maxBucket.
+	maxBucket = 32
+
+	// chunkEntries is the number of entries per slab chunk: the slab grows a chunk at a time,
+	// never more than one chunk beyond what it holds.
+	chunkEntries = 4096
+)
+
+// item is one indexed article. It holds no pointers, so the slab costs the garbage collector
+// nothing to scan.
+type item struct {
+	fp      fingerprint
+	at      int64 // unix seconds: the article's time (publication, else fetch)
+	id      [32]byte
+	cluster [32]byte
+	feed    uint16 // index into index.feeds
+	flags   uint8
+}
+
+const (
+	itemDead       = 1 << iota // pruned; the slot waits for the next compaction
+	itemOddID                  // the id is not 64 hex digits: it is in index.odd
+	itemOddCluster             // the cluster id is not 64 hex digits: it is in index.odd
+)
+
+// index is the in-memory near-duplicate index: a slab of fixed-size entries and one LSH
+// multimap from band keys to slab slots. It is not safe for concurrent use; the Decider guards it.
+//
+// Memory per article: the item (fingerprint 294 B, time, two 32-byte ids and flags: 376 B) and
+// 29 band cells of 8 bytes in a linear-probing table kept between 53% and 80% full (290 to 440 B):
+// 670 to 820 B. Pruned entries keep their memory until the next compaction, which runs when
+// they are as many as the live ones.
+type index struct {
+	chunks [][]item
+	n      int // slots used
+	live   int
+
+	table bandTable
+
+	// odd holds ids that are not 64 hex digits (tests, foreign ids), by slot: [id, cluster].
+	odd map[uint32][2]string
+
+	// feeds interns feed ids: an item keeps the feed's number.
+	feeds   []string
+	feedNum map[string]uint16
+}
+
+func newIndex() *index {
+	return &index{odd: make(map[uint32][2]string), feedNum: make(map[string]uint16)}
+}
+
+// feedOf returns the number of a feed id, adding it when new. Past 65535 feeds, further ones
+// share the last number (the feed only sharpens a guard).
+func (x *index) feedOf(feed string) uint16 {
+	if n, ok := x.feedNum[feed]; ok {
+		return n
+	}
+	if len(x.feeds) == 0xFFFF {
+		return 0xFFFF
+	}
+	n := uint16(len(x.feeds))
+	x.feeds = append(x.feeds, feed)
+	x.feedNum[feed] = n
+	return n
+}
+
+// sameFeed reports whether the item at slot s came from the feed.
+func (x *index) sameFeed(s uint32, feed string) bool {
+	n, ok := x.feedNum[feed]
+	return ok && x.slot(s).feed == n
+}
+
+// slot returns the item at slot s.
+func (x *index) slot(s uint32) *item {
+	return &x.chunks[s/chunkEntries][s%chunkEntries]
+}
+
+// add indexes a fingerprint and returns its slot.
+func (x *index) add(id, cluster, feed string, at time.Time, fp *fingerprint) uint32 {
+	if x.n == len(x.chunks)*chunkEntries {
+		x.chunks = append(x.chunks, make([]item, chunkEntries))
+	}
+	s := uint32(x.n)
+	x.n++
+	x.live++
+	e := x.slot(s)
+	*e = item{fp: *fp, at: at.Unix(), feed: x.feedOf(feed)}
+	var odd [2]string
+	if !decodeID(&e.id, id) {
+		e.flags |= itemOddID
+		odd[0] = id
+	}
+	if !decodeID(&e.cluster, cluster) {
+		e.flags |= itemOddCluster
+		odd[1] = cluster
+	}
+	if e.flags&(itemOddID|itemOddCluster) != 0 {
+		x.odd[s] = odd
+	}
+	var keys [bandsPerDoc + maxRare]uint32
+	for _, k := range bandKeys(&keys, fp, rareKeys) {
+		x.table.insert(k, s)
+	}
+	return s
+}
+
+// ids returns the id and cluster id of the item at slot s.
+func (x *index) ids(s uint32) (id, cluster string) {
+	e := x.slot(s)
+	odd := x.odd[s]
+	if e.flags&itemOddID != 0 {
+		id = odd[0]
+	} else {
+		id = hex.EncodeToString(e.id[:])
+	}
+	if e.flags&itemOddCluster != 0 {
+		cluster = odd[1]
+	} else {
+		cluster = hex.EncodeToString(e.cluster[:])
+	}
+	return id, cluster
+}
+
+// decodeID stores a 64-hex-digit lower-case id in dst; it reports false for any other id.
+func decodeID(dst *[32]byte, id string) bool {
+	if len(id) != 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	_, err := hex.Decode(dst[:], []byte(id))
+	return err == nil
+}
+
+// candidates appends to dst the live slots that share a band with fp, each once, in slot order.
+func (x *index) candidates(dst []uint32, fp *fingerprint) []uint32 {
+	var keys [bandsPerDoc + maxRare]uint32
+	ks := bandKeys(&keys, fp, rareQuery)
+	x.table.touch(ks)
+	for _, k := range ks {
+		dst = x.table.lookup(dst, k)
+	}
+	slices.Sort(dst)
+	dst = slices.Compact(dst)
+	out := dst[:0]
+	for _, s := range dst {
+		if x.slot(s).flags&itemDead == 0 {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// prune marks every item older than before dead, and compacts the index when the dead entries
+// are at least as many as the live ones. It returns the number of entries pruned and whether it
+// compacted.
+func (x *index) prune(before time.Time) (int, bool) {
+	cut := before.Unix()
+	pruned := 0
+	for s := range x.n {
+		e := x.slot(uint32(s))
+		if e.flags&itemDead == 0 && e.at < cut {
+			e.flags |= itemDead
+			pruned++
+		}
+	}
+	x.live -= pruned
+	if pruned > 0 && x.n-x.live >= x.live {
+		x.compact()
+		return pruned, true
+	}
+	return pruned, false
+}
+
+// compact rebuilds the slab and the table from the live entries.
+func (x *index) compact() {
+	old := x
+	nx := newIndex()
+	for s := range old.n {
+		e := old.slot(uint32(s))
+		if e.flags&itemDead != 0 {
+			continue
+		}
+		id, cluster := old.ids(uint32(s))
+		nx.add(id, cluster, old.feeds[e.feed], time.Unix(e.at, 0), &e.fp)
+	}
+	*x = *nx
+}
+
+// bandKeys computes the LSH keys of fp into keys: the body bands, the lead bands, then up to
+// rare of its rarest words. Each key mixes the band's number with its values, so equal values in
+// different bands do not meet.
+func bandKeys(keys *[bandsPerDoc + maxRare]uint32, fp *fingerprint, rare int) []uint32 {
+	for b := range bodyBands {
+		v := fp.sig[b*bandRows:]
+		k := uint64(v[0]) | uint64(v[1])<<16 | uint64(v[2])<<32 | uint64(b)<<48
+		keys[b] = uint32(mix64(k) >> 32)
+	}
+	for b := range leadBands {
+		v := fp.lead[b*leadBandRows:]
+		k := uint64(v[0]) | uint64(v[1])<<16 | uint64(v[2])<<32 | uint64(v[3])<<48
+		k = mix64(k) ^ uint64(bodyBands+b)<<56
+		keys[bodyBands+b] = uint32(mix64(k) >> 32)
+	}
+	n := min(rare, int(fp.nKeys))
+	for i, r := range fp.rare[:n] {
+		keys[bandsPerDoc+i] = uint32(mix64(uint64(r)|0xA5<<56) >> 32)
+	}
+	return keys[:bandsPerDoc+n]
+}
+
+// bandTable is a multimap from 32-bit band keys to slots: open addressing with linear probing,
+// where one key may fill several cells. The cell of a key is found by scaling the key to the
+// table size (the keys are hashes already). It grows by half when 80% full.
+type bandTable struct {
+	cells []bandCell
+	used  int
+	sink  uint32 // keeps touch's reads from being optimised away
+}
+
+// bandCell is one item of the table; slot is stored plus one, zero marks an empty cell.
+type bandCell struct {
+	key  uint32
+	slot uint32
+}
+
+const (
+	tableMinSize = 1024
+	tableMaxLoad = 0.8
+)
+
+func (t *bandTable) home(key uint32) int {
+	return int(uint64(key) * uint64(len(t.cells)) >> 32)
+}
+
+// insert adds (key, slot) unless the key already fills maxBucket cells.
+func (t *bandTable) insert(key, slot uint32) {
+	if float64(t.used+1) > tableMaxLoad*float64(len(t.cells)) {
+		t.grow()
+	}
+	n := len(t.cells)
+	same := 0
+	for j := t.home(key); ; {
+		c := &t.cells[j]
+		if c.slot == 0 {
+			c.key, c.slot = key, slot+1
+			t.used++
+			return
+		}
+		if c.key == key {
+			if same++; same >= maxBucket {
+				return
+			}
+		}
+		if j++; j == n {
+			j = 0
+		}
+	}
+}
+
+// touch reads the home cell of each key before any lookup starts: the reads are independent, so
+// the processor overlaps their cache misses instead of waiting for each in turn (the table of a
+// million articles is far larger than any cache).
+func (t *bandTable) touch(keys []uint32) {
+	if len(t.cells) == 0 {
+		return
+	}
+	var sum uint32
+	for _, k := range keys {
+		sum += t.cells[t.home(k)].slot
+	}
+	t.sink = sum
+}
+
+// lookup appends the slots stored under key.
+func (t *bandTable) lookup(dst []uint32, key uint32) []uint32 {
+	n := len(t.cells)
+	if n == 0 {
+		return dst
+	}
+	for j := t.home(key); ; {
+		c := t.cells[j]
+		if c.slot == 0 {
+			return dst
+		}
+		if c.key == key {
+			dst = append(dst, c.slot-1)
+		}
+		if j++; j == n {
+			j = 0
+		}
+	}
+}
+
+func (t *bandTable) grow() {
+	size := max(tableMinSize, len(t.cells)+len(t.cells)/2)
+	old := t.cells
+	t.cells = make([]bandCell, size)
+	t.used = 0
+	for _, c := range old {
+		if c.slot != 0 {
+			t.reinsert(c)
+		}
+	}
+}
+
+// reinsert places a cell during growth (no bucket cap: the cells were admitted already).
+func (t *bandTable) reinsert(c bandCell) {
+	n := len(t.cells)
+	for j := t.home(c.key); ; {
+		if t.cells[j].slot == 0 {
+			t.cells[j] = c
+			t.used++
+			return
+		}
+		if j++; j == n {
+			j = 0
+		}
+	}
+}

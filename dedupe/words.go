@@ -1,0 +1,86 @@
+package dedupe
+
+import "strings"
+
+// stopWords are the 150 most common words of three days of Saudi news (SaudiNewsNet, 2015-08-01
+// to -03, 3,942 articles; each is in at least 10% of them), in normalised form: function words,
+// titles and names so common that sharing them says nothing about two articles being one story.
+// They take no part in the rare-word keys, the title comparison or the document frequencies.
+var stopWords = newWordSet(`
+	في من علي ان الي التي عن الذي مع خلال ما بعد هذه هذا حيث كما بين لا انه اليوم ذلك قبل كل او العام
+	بن كان وقال حتي عدد تم وفي قد اكثر لم عام رئيس امس اي محمد الماضي له بها الله ومن فيما هو وهو منذ
+	وذلك الاول بعض اخري العامه منطقه العمل لها السعوديه فيها غير كانت المملكه بشكل احد واضاف وان فيه
+	الا وقد الذين بان وكان انها منها عبر تلك المنطقه هي مثل جميع اداره هناك الاولي عليه وهي به واوضح
+	مجلس قال عليها العربيه دون ولا يوم حول مدينه يكون امام ايضا نحو ثم اخر فان الرئيس الدكتور وزاره
+	ضمن عبدالله عبدالعزيز بما عند مدير العالم الوقت داخل اضافه الامير لكن الملك والتي كبير الثاني وزير
+	خاصه مليون اول الامر بسبب يمكن تحت وعلي السعودي يتم المتحده الف مشيرا مما عدم الدولي عاما الرياض
+	ال اكبر مستوي كبيره تكون فقط الفتره لدي الان`)
+
+// wordSet is a set of word hashes, built once and only read afterwards: open addressing in a
+// table at most a quarter full, so that a lookup (of a word that is mostly not there) reads one
+// or two cells.
+type wordSet struct {
+	cells []uint64
+	mask  uint64
+}
+
+func newWordSet(list string) *wordSet {
+	words := strings.Fields(list)
+	size := 64
+	for size < 4*len(words) {
+		size <<= 1
+	}
+	s := &wordSet{cells: make([]uint64, size), mask: uint64(size - 1)}
+	for _, w := range words {
+		h := wordHash(Normalize(w)) | 1 // never zero: zero marks an empty cell
+		for j := h & s.mask; ; j = (j + 1) & s.mask {
+			if s.cells[j] == 0 || s.cells[j] == h {
+				s.cells[j] = h
+				break
+			}
+		}
+	}
+	return s
+}
+
+func (s *wordSet) has(h uint64) bool {
+	h |= 1
+	for j := h & s.mask; ; j = (j + 1) & s.mask {
+		switch s.cells[j] {
+		case h:
+			return true
+		case 0:
+			return false
+		}
+	}
+}
+
+// docFreq counts, for each word (by hash), how many recorded articles contain it: the measure of
+// how rare a word is. It is a fixed table of 2^18 saturating 8-bit counters (256 KiB whatever the
+// number of articles, small enough to stay in the processor's cache: it is read for every word
+// of every article); words that share a counter look a little more common than they are, and
+// only the rare end of the scale matters.
+// Counts are halved whenever the index is compacted, so they follow what was recorded recently.
+type docFreq struct {
+	counts []uint8
+}
+
+const docFreqBits = 18
+
+func newDocFreq() *docFreq { return &docFreq{counts: make([]uint8, 1<<docFreqBits)} }
+
+func (d *docFreq) slot(h uint64) uint32 { return uint32(h >> (64 - docFreqBits)) }
+
+func (d *docFreq) get(h uint64) uint8 { return d.counts[d.slot(h)] }
+
+func (d *docFreq) add(h uint64) {
+	if c := &d.counts[d.slot(h)]; *c < 0xFF {
+		*c++
+	}
+}
+
+func (d *docFreq) halve() {
+	for i := range d.counts {
+		d.counts[i] >>= 1
+	}
+}
