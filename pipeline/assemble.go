@@ -116,6 +116,7 @@ func (a *assembler) item(f Feed, it *gofeed.Item, base *url.URL, fetchedAt time.
 	}
 	doc := dedupe.Doc{
 		FeedID:       f.ID,
+		Source:       f.Name,
 		CanonicalURL: canonical,
 		GUID:         guid,
 		Title:        title,

@@ -44,6 +44,8 @@ type Store interface {
 	HasGUID(ctx context.Context, feedID, guid string) (bool, error)
 	FindContent(ctx context.Context, key string, since time.Time) (store.Ref, bool, error)
 	Insert(ctx context.Context, a store.Article, m store.Message) (int64, error)
+	Fingerprints(ctx context.Context, since time.Time, fn func(id, clusterID, feedID string, at time.Time, fp []byte) error) error
+	PruneFingerprints(ctx context.Context, before time.Time) (int64, error)
 }
 
 var (
@@ -81,8 +83,9 @@ type Pipeline struct {
 	hosts   *hostLimiter
 
 	// ingestMu serialises decide-then-record, so that two copies of a story fetched at the same
-	// moment are not both published as new.
-	ingestMu sync.Mutex
+	// moment are not both published as new. It guards lastPrune too.
+	ingestMu  sync.Mutex
+	lastPrune time.Time
 }
 
 // New returns a pipeline fetching with f, recording into s and publishing through relay.
@@ -114,6 +117,59 @@ func New(opts Options, f Fetcher, s Store, relay *Relay) *Pipeline {
 		log:     opts.Logger,
 		m:       opts.Metrics,
 		hosts:   newHostLimiter(opts.PerHost, opts.HostGap, opts.Clock),
+	}
+}
+
+// Restore rebuilds the duplicate index from the fingerprints recorded within the dedupe window
+// and prunes older ones. Call it once before polling.
+func (p *Pipeline) Restore(ctx context.Context) error {
+	start := time.Now()
+	p.ingestMu.Lock()
+	defer p.ingestMu.Unlock()
+	since := p.opts.Clock.Now().Add(-p.decider.Window())
+	if n, err := p.store.PruneFingerprints(ctx, since); err != nil {
+		return fmt.Errorf("prune fingerprints: %w", err)
+	} else if n > 0 {
+		p.log.Info("pruned fingerprints outside the dedupe window", "count", n)
+	}
+	// The index knows articles by outlet (the feed's name), the store by feed id.
+	source := make(map[string]string, len(p.opts.Feeds))
+	for _, f := range p.opts.Feeds {
+		source[f.ID] = f.Name
+	}
+	restore := func(id, clusterID, feedID string, at time.Time, fp []byte) error {
+		if s := source[feedID]; s != "" {
+			feedID = s
+		}
+		return p.decider.Restore(id, clusterID, feedID, at, fp)
+	}
+	if err := p.store.Fingerprints(ctx, since, restore); err != nil {
+		return fmt.Errorf("rebuild the duplicate index: %w", err)
+	}
+	p.log.Info("duplicate index rebuilt", "articles", p.decider.Len(), "window", p.decider.Window(),
+		"took", time.Since(start).Round(time.Millisecond))
+	p.lastPrune = p.opts.Clock.Now()
+	return nil
+}
+
+// pruneEvery is how often the duplicate index drops what left the window.
+const pruneEvery = time.Hour
+
+// maybePrune drops fingerprints older than the dedupe window from memory and the database, at
+// most once an hour. The caller holds ingestMu.
+func (p *Pipeline) maybePrune(ctx context.Context) {
+	now := p.opts.Clock.Now()
+	if now.Sub(p.lastPrune) < pruneEvery {
+		return
+	}
+	p.lastPrune = now
+	before := now.Add(-p.decider.Window())
+	n := p.decider.Prune(before)
+	if _, err := p.store.PruneFingerprints(ctx, before); err != nil {
+		p.log.Warn("pruning fingerprints", "err", err)
+	}
+	if n > 0 {
+		p.log.Debug("duplicate index pruned", "dropped", n, "indexed", p.decider.Len())
 	}
 }
 
@@ -317,6 +373,7 @@ func (p *Pipeline) ingest(ctx context.Context, entries []entry) (Counts, error) 
 	var c Counts
 	p.ingestMu.Lock()
 	defer p.ingestMu.Unlock()
+	p.maybePrune(ctx)
 	for i := range entries {
 		e := &entries[i]
 		dec, err := p.decider.Decide(ctx, e.doc, e.art.FetchedAt)
@@ -343,6 +400,7 @@ func (p *Pipeline) ingest(ctx context.Context, entries []entry) (Counts, error) 
 			CanonicalURL: e.art.CanonicalURL,
 			GUID:         e.art.GUID,
 			ContentKey:   dec.ContentKey,
+			Fingerprint:  dec.Fingerprint,
 			ClusterID:    e.art.ClusterID,
 			DuplicateOf:  e.art.DuplicateOf,
 			Title:        e.art.Title,
@@ -366,6 +424,7 @@ func (p *Pipeline) ingest(ctx context.Context, entries []entry) (Counts, error) 
 			}
 			return c, err
 		}
+		p.decider.Record(e.art.ID, e.art.ClusterID, dec)
 		if dec.Verdict == dedupe.Duplicate {
 			c.Duplicates++
 			p.m.Articles.WithLabelValues("duplicate").Inc()
