@@ -20,6 +20,7 @@ type Metrics struct {
 	PollingPaused prometheus.Gauge       // 1 while polling waits for the outbox to drain
 	Fallbacks     *prometheus.CounterVec // by kind: date, xml_repair, invalid_bytes
 	Rejected      prometheus.Counter     // messages NATS refused for good (too large, bad subject)
+	NextPoll      *prometheus.GaugeVec   // unix time of the next poll, by feed
 }
 
 // NewMetrics creates the collectors and registers them with reg (nil: not registered, for tests).
@@ -66,6 +67,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Rejected: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "feedd_publish_rejected_total", Help: "Messages NATS refused for good (too large, bad subject) and dropped.",
 		}),
+		NextPoll: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "feedd_feed_next_poll_timestamp_seconds", Help: "Unix time of the next poll, by feed.",
+		}, []string{"feed"}),
 		PollingPaused: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "feedd_polling_paused", Help: "1 while polling is paused because the outbox reached outbox.max_pending.",
 		}),
@@ -78,7 +82,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.Polls, m.FetchErrors, m.FetchDuration, m.Items, m.Articles, m.Published,
-			m.PublishErrors, m.OutboxDepth, m.StoreErrors, m.FeedFailures, m.LastSuccess, m.PollingPaused, m.Fallbacks, m.Rejected)
+			m.PublishErrors, m.OutboxDepth, m.StoreErrors, m.FeedFailures, m.LastSuccess, m.PollingPaused, m.Fallbacks, m.Rejected, m.NextPoll)
 	}
 	return m
 }

@@ -246,8 +246,12 @@ func (p *Pipeline) poll(ctx context.Context, f Feed, held func()) pollResult {
 			return res
 		}
 	}
+	fetchURL := f.URL
+	if st.FetchURL != "" {
+		fetchURL = st.FetchURL // moved for good
+	}
 	start := time.Now()
-	r, err := p.fetch.Fetch(ctx, fetcher.Request{URL: f.URL, ETag: st.ETag, LastModified: st.LastModified,
+	r, err := p.fetch.Fetch(ctx, fetcher.Request{URL: fetchURL, ETag: st.ETag, LastModified: st.LastModified,
 		Charset: f.Charset, DefaultZone: f.Zone})
 	release()
 	release = nil
@@ -293,13 +297,21 @@ func (p *Pipeline) poll(ctx context.Context, f Feed, held func()) pollResult {
 	res.counts.Fetched = 1
 	st.LastStatus = r.StatusCode
 	p.noteFallbacks(f, r)
-	var gap time.Duration
+	if r.MovedTo != "" && r.MovedTo != fetchURL {
+		p.log.Info("feed moved permanently: polling its new address from now on", "feed", f.ID,
+			"from", fetchURL, "to", r.MovedTo, "configured", f.URL)
+		st.FetchURL = r.MovedTo
+	}
+	gap := st.PublishingGap // a 304 says nothing new about the rate: keep the last measure
 	if r.NotModified {
 		res.counts.NotModified = 1
 		p.m.Polls.WithLabelValues("not_modified").Inc()
 	} else {
 		entries := p.asm.assemble(f, r.Feed, r.URL, r.FetchedAt)
-		gap = publishingGap(entries)
+		if g := publishingGap(entries); g > 0 {
+			gap = g
+			st.PublishingGap = g
+		}
 		res.counts.Items = len(entries)
 		p.m.Items.Add(float64(len(entries)))
 		c, err := p.ingest(ctx, entries)
@@ -361,6 +373,7 @@ func (p *Pipeline) noteFallbacks(f Feed, r *fetcher.Result) {
 
 func (p *Pipeline) saveState(ctx context.Context, st *store.Feed, next time.Time) {
 	st.NextPollAt = next.Truncate(time.Millisecond) // the store keeps milliseconds
+	p.m.NextPoll.WithLabelValues(st.ID).Set(float64(st.NextPollAt.Unix()))
 	if err := p.store.PutFeed(context.WithoutCancel(ctx), *st); err != nil {
 		p.m.StoreErrors.Inc()
 		p.log.Error("saving feed state failed", "feed", st.ID, "err", err)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -268,5 +269,48 @@ func TestEncodeShrinksHugeArticle(t *testing.T) {
 	small := article.Article{ID: "y", ContentHTML: "<p>x</p>"}
 	if data, _ := p.encode(&small); !strings.Contains(string(data), "<p>x</p>") {
 		t.Errorf("a small article was changed: %s", data)
+	}
+}
+
+// TestPermanentRedirectMovesTheFeed: after a 301 the feed is polled at its new address (and it
+// says so in its state); a 302 moves nothing.
+func TestPermanentRedirectMovesTheFeed(t *testing.T) {
+	body, err := os.ReadFile(filepath.Join(corpusFeeds, "elaph.xml"))
+	if err != nil {
+		t.Skipf("corpus not available: %v", err)
+	}
+	var oldHits, tempHits atomic.Int64
+	mux := http.NewServeMux()
+	mux.HandleFunc("/old.xml", func(w http.ResponseWriter, r *http.Request) {
+		oldHits.Add(1)
+		http.Redirect(w, r, "/new.xml", http.StatusMovedPermanently)
+	})
+	mux.HandleFunc("/temp.xml", func(w http.ResponseWriter, r *http.Request) {
+		tempHits.Add(1)
+		http.Redirect(w, r, "/new.xml", http.StatusFound)
+	})
+	mux.HandleFunc("/new.xml", func(w http.ResponseWriter, r *http.Request) { w.Write(body) })
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	s := openStore(t)
+	feeds := []Feed{{ID: "moved", URL: srv.URL + "/old.xml", Lang: "ar"}, {ID: "temp", URL: srv.URL + "/temp.xml", Lang: "ar"}}
+	p := New(Options{Feeds: feeds, Logger: testLogger(t)}, fetcher.New(fetcher.Options{}), s, NewRelay(s, nil, testLogger(t), NewMetrics(nil)))
+	for range 3 {
+		if c := p.PollAll(context.Background()); c.Failed != 0 {
+			t.Fatalf("poll failed: %+v", c)
+		}
+	}
+	if n := oldHits.Load(); n != 1 {
+		t.Errorf("the old address was asked %d times, want once", n)
+	}
+	if n := tempHits.Load(); n != 3 {
+		t.Errorf("the temporarily redirected address was asked %d times, want 3", n)
+	}
+	st, _, _ := s.Feed(context.Background(), "moved")
+	if st.FetchURL != srv.URL+"/new.xml" || st.URL != srv.URL+"/old.xml" {
+		t.Errorf("state url %q fetch url %q", st.URL, st.FetchURL)
+	}
+	if st.PublishingGap <= 0 {
+		t.Errorf("publishing gap %v not measured", st.PublishingGap)
 	}
 }

@@ -10,8 +10,11 @@ import (
 
 // Feed is the poll state of one feed.
 type Feed struct {
-	ID           string
-	URL          string
+	ID  string
+	URL string // the URL configured for the feed
+	// FetchURL is where the feed is fetched from when it differs from URL: the target of a
+	// permanent redirect (301, 308). Empty means URL.
+	FetchURL     string
 	ETag         string // validator of the last 200 response, sent back as If-None-Match
 	LastModified string // validator of the last 200 response, sent back as If-Modified-Since
 
@@ -23,11 +26,12 @@ type Feed struct {
 	LastError           string // of the last failed poll; the caller clears it on success
 	ErrorClass          string // class of LastError
 	ConsecutiveFailures int
-	Items               int64 // items seen in total
+	Items               int64         // articles recorded in total
+	PublishingGap       time.Duration // how often the feed publishes, as last measured; 0 unknown
 }
 
 const feedColumns = `id, url, etag, last_modified, last_poll_at, last_success_at, next_poll_at,
-	last_status, last_error, error_class, consecutive_failures, items`
+	last_status, last_error, error_class, consecutive_failures, items, fetch_url, publishing_gap_ms`
 
 // Feed returns the state of the feed with the given id, and whether it is recorded.
 func (s *Store) Feed(ctx context.Context, id string) (Feed, bool, error) {
@@ -52,7 +56,7 @@ func (s *Store) PutFeed(ctx context.Context, f Feed) error {
 	}
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `
-INSERT INTO feeds (`+feedColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO feeds (`+feedColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET
 	url = excluded.url,
 	etag = excluded.etag,
@@ -64,10 +68,13 @@ ON CONFLICT (id) DO UPDATE SET
 	last_error = excluded.last_error,
 	error_class = excluded.error_class,
 	consecutive_failures = excluded.consecutive_failures,
-	items = excluded.items`,
+	items = excluded.items,
+	fetch_url = excluded.fetch_url,
+	publishing_gap_ms = excluded.publishing_gap_ms`,
 			f.ID, f.URL, f.ETag, f.LastModified,
 			millis(f.LastPollAt), millis(f.LastSuccessAt), millis(f.NextPollAt),
-			f.LastStatus, f.LastError, f.ErrorClass, f.ConsecutiveFailures, f.Items)
+			f.LastStatus, f.LastError, f.ErrorClass, f.ConsecutiveFailures, f.Items,
+			f.FetchURL, f.PublishingGap.Milliseconds())
 		return err
 	})
 	if err != nil {
@@ -102,12 +109,15 @@ func scanFeed(row interface{ Scan(...any) error }) (Feed, error) {
 	var (
 		f                       Feed
 		lastPoll, lastOK, nextP sql.NullInt64
+		gapMillis               int64
 	)
 	err := row.Scan(&f.ID, &f.URL, &f.ETag, &f.LastModified, &lastPoll, &lastOK, &nextP,
-		&f.LastStatus, &f.LastError, &f.ErrorClass, &f.ConsecutiveFailures, &f.Items)
+		&f.LastStatus, &f.LastError, &f.ErrorClass, &f.ConsecutiveFailures, &f.Items,
+		&f.FetchURL, &gapMillis)
 	if err != nil {
 		return Feed{}, err
 	}
+	f.PublishingGap = time.Duration(gapMillis) * time.Millisecond
 	f.LastPollAt, f.LastSuccessAt, f.NextPollAt = fromMillis(lastPoll), fromMillis(lastOK), fromMillis(nextP)
 	return f, nil
 }

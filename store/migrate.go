@@ -72,6 +72,11 @@ CREATE TABLE fingerprints (
 
 CREATE INDEX fingerprints_at ON fingerprints (at);
 `,
+	// 3: where a feed lives after a permanent redirect, and how often it publishes.
+	`
+ALTER TABLE feeds ADD COLUMN fetch_url TEXT NOT NULL DEFAULT '';
+ALTER TABLE feeds ADD COLUMN publishing_gap_ms INTEGER NOT NULL DEFAULT 0;
+`,
 }
 
 // migrate applies the migrations the database lacks, each in its own transaction together with

@@ -302,6 +302,7 @@ func TestFeedRoundTrip(t *testing.T) {
 				NextPollAt:    base.Add(10 * time.Minute).In(riyadh), // returned in UTC
 				LastStatus:    503, LastError: "service unavailable", ErrorClass: "http_5xx",
 				ConsecutiveFailures: 3, Items: 1 << 40,
+				FetchURL: "https://www.aljazeera.net/moved", PublishingGap: 17*time.Minute + 1500*time.Microsecond,
 			},
 			want: Feed{
 				ID: "aljazeera", URL: "https://www.aljazeera.net/aljazeerarss",
@@ -311,6 +312,7 @@ func TestFeedRoundTrip(t *testing.T) {
 				NextPollAt:    base.Add(10 * time.Minute),
 				LastStatus:    503, LastError: "service unavailable", ErrorClass: "http_5xx",
 				ConsecutiveFailures: 3, Items: 1 << 40,
+				FetchURL: "https://www.aljazeera.net/moved", PublishingGap: 17*time.Minute + time.Millisecond,
 			},
 		},
 		{
