@@ -35,7 +35,8 @@ const (
 const SubjectPrefix = "articles"
 
 // Article is one published message. Every field is present in the JSON encoding, except
-// duplicate_of and similarity, which only duplicate events carry.
+// duplicate_of and similarity, which only duplicate events carry, and published_at_raw, which
+// only articles with a guessed date carry.
 type Article struct {
 	SchemaVersion      int       `json:"schema_version"`
 	ID                 string    `json:"id"`
@@ -55,10 +56,13 @@ type Article struct {
 	ImageURL           string    `json:"image_url"`
 	PublishedAt        time.Time `json:"published_at"`
 	PublishedAtGuessed bool      `json:"published_at_guessed"`
-	FetchedAt          time.Time `json:"fetched_at"`
-	DuplicateOf        string    `json:"duplicate_of,omitempty"`
-	Similarity         float64   `json:"similarity,omitempty"`
-	ClusterID          string    `json:"cluster_id"`
+	// PublishedAtRaw is the date as the feed wrote it, when published_at had to be guessed
+	// because the feed's date could not be read (or was implausible).
+	PublishedAtRaw string    `json:"published_at_raw,omitempty"`
+	FetchedAt      time.Time `json:"fetched_at"`
+	DuplicateOf    string    `json:"duplicate_of,omitempty"`
+	Similarity     float64   `json:"similarity,omitempty"`
+	ClusterID      string    `json:"cluster_id"`
 }
 
 // Kind reports whether a is a new story or a duplicate of one already published.

@@ -86,6 +86,10 @@ func (a *assembler) item(f Feed, it *gofeed.Item, base *url.URL, fetchedAt time.
 	}
 
 	published, guessed := pubDate(it, fetchedAt)
+	raw := ""
+	if guessed {
+		raw = strings.TrimSpace(firstNonEmpty(it.Published, it.Updated))
+	}
 	text := contentText
 	if text == "" {
 		text = summary
@@ -111,6 +115,7 @@ func (a *assembler) item(f Feed, it *gofeed.Item, base *url.URL, fetchedAt time.
 		ImageURL:           imageURL(it, base),
 		PublishedAt:        published,
 		PublishedAtGuessed: guessed,
+		PublishedAtRaw:     raw,
 		FetchedAt:          fetchedAt,
 		ClusterID:          id,
 	}

@@ -186,6 +186,12 @@ func TestAssembleItem(t *testing.T) {
 					t.Errorf("published_at %v guessed %v", a.PublishedAt, a.PublishedAtGuessed)
 				}
 			}},
+		{"unreadable date kept as written", `<item><title>t</title><link>https://example.com/raw</link><pubDate>منذ ساعتين</pubDate></item>`,
+			func(t *testing.T, a article.Article) {
+				if !a.PublishedAt.Equal(fetchedAt) || !a.PublishedAtGuessed || a.PublishedAtRaw != "منذ ساعتين" {
+					t.Errorf("published_at %v guessed %v raw %q", a.PublishedAt, a.PublishedAtGuessed, a.PublishedAtRaw)
+				}
+			}},
 		{"far-future date is distrusted", `<item><title>t</title><link>https://example.com/f</link><pubDate>Fri, 24 Mar 2028 10:30:00 +0000</pubDate></item>`,
 			func(t *testing.T, a article.Article) {
 				if !a.PublishedAt.Equal(fetchedAt) || !a.PublishedAtGuessed {
