@@ -19,6 +19,7 @@ import (
 	"github.com/feedd/feedd/article"
 	"github.com/feedd/feedd/bus"
 	"github.com/feedd/feedd/fetcher"
+	"github.com/feedd/feedd/internal/testnats"
 	"github.com/feedd/feedd/store"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
@@ -37,15 +38,7 @@ func openStore(t *testing.T) *store.Store {
 
 func startNATS(t *testing.T, port int, dir string) *server.Server {
 	t.Helper()
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: dir, NoSigs: true, NoLog: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats not ready")
-	}
-	return ns
+	return testnats.Run(t, port, dir)
 }
 
 func connect(t *testing.T, url string) *bus.Bus {

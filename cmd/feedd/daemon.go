@@ -191,6 +191,10 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *daemon,
 		Metrics:      metrics,
 	}, fetch, d.store, d.relay)
 
+	if err := d.pipe.Restore(ctx); err != nil {
+		return nil, err
+	}
+
 	if cfg.HTTP.Listen != "" {
 		checks := map[string]ops.Check{
 			"database": d.store.Ping,

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/feedd/feedd/article"
+	"github.com/feedd/feedd/internal/testnats"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -143,24 +144,7 @@ func aggregatorFeed(t *testing.T, feeds ...[]byte) []byte {
 // natsServer runs a JetStream server in-process on a random loopback port.
 func natsServer(t *testing.T, storeDir string) *server.Server {
 	t.Helper()
-	ns, err := server.NewServer(&server.Options{
-		ServerName: "test",
-		Host:       "127.0.0.1",
-		Port:       -1,
-		JetStream:  true,
-		StoreDir:   storeDir,
-		NoSigs:     true,
-		NoLog:      true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats server not ready")
-	}
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	return ns
+	return testnats.Run(t, -1, storeDir)
 }
 
 // writeConfig writes a configuration file listing the corpus feeds served by srv.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/feedd/feedd/dedupe"
 	"github.com/feedd/feedd/internal/testfeeds"
+	"github.com/feedd/feedd/internal/testnats"
 	"github.com/nats-io/nats-server/v2/server"
 )
 
@@ -92,17 +93,7 @@ func feedsConfig(t *testing.T, dataDir, natsURL, httpListen string, srv *httptes
 // and started again where clients expect it.
 func natsAt(t *testing.T, port int, storeDir string) *server.Server {
 	t.Helper()
-	ns, err := server.NewServer(&server.Options{ServerName: "fault", Host: "127.0.0.1", Port: port,
-		JetStream: true, StoreDir: storeDir, NoSigs: true, NoLog: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats server not ready")
-	}
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	return ns
+	return testnats.Run(t, port, storeDir)
 }
 
 func freePort(t *testing.T) int {
