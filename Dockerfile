@@ -6,7 +6,7 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 ARG VERSION=dev
-RUN CGO_ENABLED=1 go build -trimpath \
+RUN CGO_ENABLED=1 go build -trimpath -buildvcs=false \
       -tags 'sqlite_omit_load_extension netgo osusergo' \
       -ldflags "-s -w -X main.version=${VERSION} -linkmode external -extldflags '-static'" \
       -o /out/feedd ./cmd/feedd \
