@@ -357,3 +357,36 @@ func TestRunOnceRemoteNATS(t *testing.T) {
 		t.Errorf("after the second run the stream has %d messages, want %d", n, distinctStories)
 	}
 }
+
+// TestRunOnceWithoutNATS: with NATS unreachable, run --once still polls into the outbox, gives
+// up publishing at --timeout with exit 1 and says how much is left; the next run, with NATS
+// back, publishes exactly that.
+func TestRunOnceWithoutNATS(t *testing.T) {
+	srv := feedServer(t)
+	port := freePort(t)
+	natsURL := fmt.Sprintf("nats://127.0.0.1:%d", port)
+	cfg := writeConfig(t, t.TempDir(), natsURL, "", "", srv.URL)
+
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"run", "--once", "--timeout", "3s", "--config", cfg}, &stdout, &stderr)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", code, stderr.String())
+	}
+	var s summary
+	if err := json.Unmarshal(stdout.Bytes(), &s); err != nil {
+		t.Fatalf("summary %q: %v", stdout.String(), err)
+	}
+	if s.Published != 0 || s.Pending != distinctStories || s.New+s.Duplicates != distinctStories {
+		t.Errorf("summary %+v, want %d recorded and pending, none published", s, distinctStories)
+	}
+	if !strings.Contains(stderr.String(), fmt.Sprintf("%d articles left in the outbox", distinctStories)) {
+		t.Errorf("stderr does not say what is left:\n%s", stderr.String())
+	}
+
+	ns := natsAt(t, port, t.TempDir())
+	again := runOnce(t, cfg)
+	if again.Published != int64(distinctStories) || again.Pending != 0 || again.New != 0 {
+		t.Errorf("second run %+v, want the %d left published and nothing new", again, distinctStories)
+	}
+	checkStream(t, streamMessages(t, ns.ClientURL(), "ARTICLES"))
+}
