@@ -37,7 +37,7 @@ func TestMain(m *testing.M) {
 }
 
 // buildFeedd builds the command once per test binary run.
-func buildFeedd(t *testing.T) string {
+func buildFeedd(t testing.TB) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs the feedd binary")
@@ -62,7 +62,7 @@ func buildFeedd(t *testing.T) string {
 }
 
 // freeAddr returns a loopback address with a port that was free a moment ago.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
