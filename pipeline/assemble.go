@@ -3,6 +3,7 @@ package pipeline
 import (
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -320,16 +321,23 @@ func stripSuffix(title, recurring string, names ...string) string {
 	return title
 }
 
-// boilerplate matches what blog engines append to feed summaries.
-var boilerplate = []*regexp.Regexp{
-	regexp.MustCompile(`(?s)\s*The post .{0,500}? appeared first on .{0,200}$`),
-	regexp.MustCompile(`(?s)\s*ظهرت المقالة .{0,500}? أولاً على .{0,200}$`),
-	regexp.MustCompile(`(?s)\s*(Continue reading|Read more|اقرأ المزيد|إقرأ المزيد)\s*(\.\.\.|…|»|>>)?\s*$`),
+// boilerplate matches what blog engines append to feed summaries. Each pattern runs only when
+// one of its markers is in the text: most summaries have none, and the regexps are not cheap.
+var boilerplate = []struct {
+	markers []string
+	re      *regexp.Regexp
+}{
+	{[]string{"appeared first on"}, regexp.MustCompile(`(?s)\s*The post .{0,500}? appeared first on .{0,200}$`)},
+	{[]string{"أولاً على"}, regexp.MustCompile(`(?s)\s*ظهرت المقالة .{0,500}? أولاً على .{0,200}$`)},
+	{[]string{"Continue reading", "Read more", "اقرأ المزيد", "إقرأ المزيد"},
+		regexp.MustCompile(`(?s)\s*(Continue reading|Read more|اقرأ المزيد|إقرأ المزيد)\s*(\.\.\.|…|»|>>)?\s*$`)},
 }
 
 func stripBoilerplate(s string) string {
-	for _, re := range boilerplate {
-		s = re.ReplaceAllString(s, "")
+	for _, b := range boilerplate {
+		if slices.ContainsFunc(b.markers, func(m string) bool { return strings.Contains(s, m) }) {
+			s = b.re.ReplaceAllString(s, "")
+		}
 	}
 	return strings.TrimSpace(s)
 }
