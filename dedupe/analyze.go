@@ -9,6 +9,11 @@ type analysis struct {
 	fp fingerprint
 	ok bool // the text has at least one shingle
 
+	// norm is the normalised title, a zero byte and the normalised text: what a content key
+	// hashes (see analyzeText); ws is appendFold's scratch for their words (two values each).
+	norm []byte
+	ws   []uint64
+
 	body, title words
 	shingles    []uint64 // body shingle hashes, in text order
 	scratch     []uint64
@@ -16,8 +21,9 @@ type analysis struct {
 	titleWords  []uint16 // 16-bit values of every distinct title word hash, sorted
 	content32   []uint32 // top 32 bits of the distinct words of the title and body, neither stop
 	// words nor numbers
-	words  u32Set // content32 as a set
-	ranked []rankedWord
+	words  u32Set   // content32 as a set
+	ranked []uint64 // content32 with their document frequencies, as rankedWord makes them
+	sink   uint32   // a sum of what the index's prefetching read, so that the reads are kept
 
 	// set maps a shingle's sampleKey to the position of its first occurrence; built on demand,
 	// only when there is a candidate to verify.
@@ -38,16 +44,55 @@ type match struct {
 // analyze fills a from the normalised title and text. The body is the text, or the title when the
 // text has no words (a title-only item).
 func (a *analysis) analyze(normTitle, normText string) {
+	a.reset()
+	a.title.appendWords(normTitle)
+	a.body.appendWords(normText)
+	a.finish()
+}
+
+// analyzeText is analyze of a title and text not yet normalised: it normalises them into a.norm,
+// hashing their words as it goes, and returns the length of the normalised title.
+func (a *analysis) analyzeText(title, text string) int {
+	a.reset()
+	a.norm = a.appendNormalized(a.norm[:0], title, &a.title)
+	n := len(a.norm)
+	a.norm = append(a.norm, 0)
+	a.norm = a.appendNormalized(a.norm, text, &a.body)
+	a.finish()
+	return n
+}
+
+// appendNormalized appends Normalize(s) to dst and its words to w.
+func (a *analysis) appendNormalized(dst []byte, s string, w *words) []byte {
+	// Room for the words of s if they average two bytes and a separator or more (news words
+	// average six); a text with shorter ones has its words hashed again from the result.
+	if n := len(s)/2 + 8; len(a.ws) < n {
+		a.ws = make([]uint64, n)
+	}
+	start := len(dst)
+	out, n, ok := appendNormalized(dst, s, a.ws)
+	if ok {
+		w.addFolded(out, start, a.ws[:n])
+	} else {
+		w.appendWords(string(out[start:]))
+	}
+	return out
+}
+
+// reset clears a for another article.
+func (a *analysis) reset() {
 	a.body.reset()
 	a.title.reset()
 	a.shingles = a.shingles[:0]
 	a.haveSet = false
 	a.fp = fingerprint{}
+}
 
-	a.title.appendWords(normTitle)
-	a.body.appendWords(normText)
+// finish analyses the words of the title and the body.
+func (a *analysis) finish() {
 	if len(a.body.hashes) == 0 {
-		a.body.appendWords(normTitle)
+		a.body.hashes = append(a.body.hashes, a.title.hashes...)
+		a.body.number = append(a.body.number, a.title.number...)
 	}
 	a.shingles = appendShingles(a.shingles, a.body.hashes)
 	a.ok = len(a.shingles) > 0
@@ -58,25 +103,41 @@ func (a *analysis) analyze(normTitle, normText string) {
 	f.shingles = uint16(min(len(a.shingles), 65535))
 	oph(f.sig[:], f.pos[:], a.shingles, sigShift)
 
-	lead := a.body.hashes[:min(len(a.body.hashes), leadWords)]
-	start := len(a.shingles)
-	a.shingles = appendShingles(a.shingles, lead)
-	leadShingles := a.shingles[start:]
+	// The lead's shingles, those of the first leadWords words, are the first of the body's.
+	leadShingles := a.shingles[:min(len(a.shingles), leadWords-shingleSize+1)]
 	f.leadShingles = uint8(len(leadShingles))
 	oph(f.lead[:], nil, leadShingles, leadShift)
-	a.shingles = a.shingles[:start]
 
-	// Numbers of the title and the body.
+	// One pass over the words of the title and the body gathers the numbers, and the content
+	// words: neither numbers nor stop words. A set then keeps the first of each content word
+	// (a set rather than a sort: a few hundred words per article). The loops branch only on
+	// what is rare (a number, a collision in the set).
 	a.scratch = a.scratch[:0]
+	n := len(a.title.hashes) + len(a.body.hashes)
+	content := slices.Grow(a.content32[:0], n)[:n]
+	n = 0
+	stop := stopWords
 	for _, w := range []*words{&a.title, &a.body} {
+		number := w.number[:len(w.hashes)]
 		for i, h := range w.hashes {
-			if w.number[i] {
+			if number[i] {
 				a.scratch = append(a.scratch, h)
 			}
+			content[n] = uint32(h >> 32)
+			n += b2i(!number[i]) & (1 - b2i(stop.has(h)))
 		}
 	}
+	a.words.reset(n)
+	distinct := 0
+	for _, h32 := range content[:n] {
+		content[distinct] = h32
+		distinct += a.words.insert(h32)
+	}
+	a.content32 = content[:distinct]
+
 	a.numbers = sortedDistinct16(a.numbers[:0], a.scratch)
-	kept, total := smallestDistinct(a.scratch, maxNumbers)
+	var buf [max(maxNumbers, maxTitleWords)]uint16
+	kept, total := smallestDistinct(buf[:0], a.scratch, maxNumbers)
 	f.setNumbers(kept, total)
 
 	a.scratch = a.scratch[:0]
@@ -86,70 +147,55 @@ func (a *analysis) analyze(normTitle, normText string) {
 		}
 	}
 	a.titleWords = sortedDistinct16(a.titleWords[:0], a.scratch)
-	kept, _ = smallestDistinct(a.scratch, maxTitleWords)
+	kept, _ = smallestDistinct(buf[:0], a.scratch, maxTitleWords)
 	f.setTitle(kept)
-
-	// Distinct content words, by a set rather than a sort: a few hundred words per article.
-	a.words.reset(len(a.title.hashes) + len(a.body.hashes))
-	a.content32 = a.content32[:0]
-	for _, w := range []*words{&a.title, &a.body} {
-		for i, h := range w.hashes {
-			if w.number[i] || stopWords.has(h) {
-				continue
-			}
-			if h32 := uint32(h >> 32); a.words.add(h32) {
-				a.content32 = append(a.content32, h32)
-			}
-		}
-	}
 }
 
-// rankedWord is a content word with its document frequency.
-type rankedWord struct {
-	df uint8
-	h  uint32
-}
+// rankedWord makes a content word's rank: its document frequency, then its hash, so that the
+// rarest word has the smallest rank and ties are broken by hash.
+func rankedWord(df uint8, h32 uint32) uint64 { return uint64(df)<<32 | uint64(h32) }
 
 // pickRare fills the fingerprint's rare words: the content words that the fewest recorded
 // articles contain, ties broken by hash, and counts how many of them are rare enough to be LSH
 // keys (in at most maxKeyDF articles).
 func (a *analysis) pickRare(df *docFreq) {
-	// Keep the maxRare smallest (df, hash) pairs by insertion into a short sorted list.
-	top := a.ranked[:0]
-	for _, h := range a.content32 {
-		w := rankedWord{df.get(uint64(h) << 32), h}
-		if len(top) == maxRare && !w.less(top[maxRare-1]) {
+	// The document frequencies first: reads independent of each other, which the processor
+	// overlaps (the table is in the cache, but rarely in the nearest).
+	ranked := slices.Grow(a.ranked[:0], len(a.content32))[:len(a.content32)]
+	for i, h := range a.content32 {
+		ranked[i] = rankedWord(df.get(uint64(h)<<32), h)
+	}
+	a.ranked = ranked
+	// Keep the maxRare smallest ranks by insertion into a short sorted list.
+	var top [maxRare]uint64
+	n := 0
+	for _, w := range ranked {
+		if n == maxRare && w >= top[maxRare-1] {
 			continue
 		}
-		if len(top) < maxRare {
-			top = append(top, w)
-		} else {
-			top[maxRare-1] = w
+		n = min(n+1, maxRare)
+		i := n - 1
+		for ; i > 0 && w < top[i-1]; i-- {
+			top[i] = top[i-1]
 		}
-		for i := len(top) - 1; i > 0 && top[i].less(top[i-1]); i-- {
-			top[i], top[i-1] = top[i-1], top[i]
-		}
+		top[i] = w
 	}
-	a.ranked = top
 	a.fp.nKeys = 0
-	for i, w := range top {
-		a.fp.rare[i] = w.h
-		if w.df <= maxKeyDF {
+	for i, w := range top[:n] {
+		a.fp.rare[i] = uint32(w)
+		if w>>32 <= maxKeyDF {
 			a.fp.nKeys++
 		}
 	}
-	a.fp.nRare = uint8(len(top))
-}
-
-func (w rankedWord) less(v rankedWord) bool {
-	return w.df < v.df || w.df == v.df && w.h < v.h
+	a.fp.nRare = uint8(n)
 }
 
 // hasContent reports whether the article has the content word whose hash has these top bits.
 func (a *analysis) hasContent(h32 uint32) bool { return a.words.has(h32) }
 
-// u32Set is an open-addressing set of 32-bit hashes, cleared and reused between articles. Keys
-// are stored plus one, so that zero marks an empty cell (a hash of all ones is taken as zero).
+// u32Set is an open-addressing set of 32-bit hashes, cleared and reused between articles, at
+// most a quarter full. Keys are stored plus one, so that zero marks an empty cell (a hash of all
+// ones is taken as zero: it is never found, and each insert of it counts as new).
 type u32Set struct {
 	keys []uint32
 	mask uint32
@@ -157,7 +203,7 @@ type u32Set struct {
 
 func (s *u32Set) reset(n int) {
 	size := 64
-	for size < 2*n {
+	for size < 4*n {
 		size <<= 1
 	}
 	if cap(s.keys) < size {
@@ -169,16 +215,13 @@ func (s *u32Set) reset(n int) {
 	s.mask = uint32(size - 1)
 }
 
-// add inserts k and reports whether it was new.
-func (s *u32Set) add(k uint32) bool {
+// insert adds k and returns 1 when it was new, 0 when it was there already.
+func (s *u32Set) insert(k uint32) int {
 	k++
 	for j := mix32(k) & s.mask; ; j = (j + 1) & s.mask {
-		switch s.keys[j] {
-		case 0:
+		if cur := s.keys[j]; cur == 0 || cur == k {
 			s.keys[j] = k
-			return true
-		case k:
-			return false
+			return b2i(cur == 0)
 		}
 	}
 }

@@ -7,7 +7,7 @@ import (
 )
 
 // fingerprint is what the near-duplicate decision keeps of an article: a fixed-size summary of its
-// text, 360 bytes in memory, at most 357 bytes encoded. It is derived from the normalised title and
+// text, 368 bytes in memory, at most 357 bytes encoded. It is derived from the normalised title and
 // text only, so it can be persisted and reloaded as it is.
 type fingerprint struct {
 	// sig is the body's one-permutation MinHash: bucket i holds the low 16 bits of the smallest

@@ -111,7 +111,8 @@ func FuzzFingerprint(f *testing.F) {
 		_ = measure(&a, &fp, time.Hour)
 		x := newIndex()
 		x.add("a", "a", "f", time.Unix(0, 0), &fp)
-		_ = x.candidates(nil, &fp)
+		var sink uint32
+		_ = x.candidates(nil, &fp, &sink)
 	})
 }
 

@@ -235,9 +235,6 @@ func TestFoldTable(t *testing.T) {
 		if got, want := rune(e&entryRune), foldRune(r); got != want {
 			t.Errorf("table entry for %U folds to %U, want %U", r, got, want)
 		}
-		if e&entryIdentity != 0 && (e&entryNeedsNFKC != 0 || rune(e&entryRune) != r) {
-			t.Errorf("table entry for %U is marked identity but folds to %U with flags %#x", r, e&entryRune, e)
-		}
 	}
 	for m := rune(0x0610); m < 0x06EE; m++ {
 		e, _ := foldTable.entry(m)
@@ -250,6 +247,56 @@ func TestFoldTable(t *testing.T) {
 			if strings.Count(got, string(m)) != want {
 				t.Errorf("NFKC(%U %U) = %+q: the mark composes but the table removes it without NFKC", base, m, got)
 			}
+		}
+	}
+}
+
+// TestFastTable checks the fast loop's tables against the fold table: every ASCII byte is a
+// letter of one byte or a separator (the loop assumes it), every valid sequence of two bytes has
+// its rune's fold or takes the general path, and every invalid one takes the general path.
+func TestFastTable(t *testing.T) {
+	fast := &foldTable.fast
+	for c := range rune(utf8.RuneSelf) {
+		e := fast.ascii[c]
+		switch o := foldRune(c); {
+		case o == ' ':
+			if e != fastSep {
+				t.Errorf("fast entry for %U is %#x, want a separator", c, e)
+			}
+		case e != uint32(o)|1<<fastLenShift|fastLetter:
+			t.Errorf("fast entry for %U is %#x, want the letter %U", c, e, o)
+		}
+	}
+	for i, e := range fast.two {
+		c, c2 := byte(0x80|i>>8), byte(i)
+		r, n := utf8.DecodeRune([]byte{c, c2})
+		if n != 2 {
+			if e != fastGeneral {
+				t.Errorf("fast entry for % x (invalid) is %#x, want the general path", []byte{c, c2}, e)
+			}
+			continue
+		}
+		te := entry(r)
+		if te&(entryNeedsNFKC|entryCheckOutput) != 0 || utf8.RuneLen(rune(te&entryRune)) > 2 {
+			if e != fastGeneral {
+				t.Errorf("fast entry for %U is %#x, want the general path", r, e)
+			}
+			continue
+		}
+		var want uint32
+		switch o := rune(te & entryRune); o {
+		case dropRune:
+		case ' ':
+			want = fastSep
+		default:
+			enc := utf8.AppendRune(nil, o)
+			want = uint32(enc[0]) | uint32(len(enc))<<fastLenShift | fastLetter
+			if len(enc) == 2 {
+				want |= uint32(enc[1]) << 8
+			}
+		}
+		if e != want {
+			t.Errorf("fast entry for %U is %#x, want %#x", r, e, want)
 		}
 	}
 }
@@ -292,6 +339,8 @@ func FuzzNormalize(f *testing.F) {
 		if want := referenceNormalize(s); n != want {
 			t.Fatalf("Normalize(%+q) = %+q, want %+q (NFKC then fold)", s, n, want)
 		}
+		// The fold and its word hashes agree with the implementation they replaced.
+		checkFold(t, "t\x00", s)
 	})
 }
 

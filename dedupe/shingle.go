@@ -47,10 +47,10 @@ const (
 // used for buckets and values are independent). It is stable across processes and versions:
 // fingerprints are persisted.
 func wordHash(w string) uint64 {
-	h := uint64(14695981039346656037)
+	h := uint64(fnvOffset)
 	for i := 0; i < len(w); i++ {
 		h ^= uint64(w[i])
-		h *= 1099511628211
+		h *= fnvPrime
 	}
 	return mix64(h)
 }
@@ -80,7 +80,7 @@ type words struct {
 // appendWords splits a normalised string on spaces and appends each word's hash (computed in
 // the same pass: wordHash, inlined).
 func (w *words) appendWords(norm string) {
-	h := uint64(14695981039346656037)
+	h := uint64(fnvOffset)
 	digits, n := true, 0
 	for i := 0; i < len(norm); i++ {
 		c := norm[i]
@@ -89,11 +89,11 @@ func (w *words) appendWords(norm string) {
 				w.hashes = append(w.hashes, mix64(h))
 				w.number = append(w.number, digits)
 			}
-			h, digits, n = 14695981039346656037, true, 0
+			h, digits, n = fnvOffset, true, 0
 			continue
 		}
 		h ^= uint64(c)
-		h *= 1099511628211
+		h *= fnvPrime
 		n++
 		if c < '0' || c > '9' {
 			digits = false
@@ -103,6 +103,29 @@ func (w *words) appendWords(norm string) {
 		w.hashes = append(w.hashes, mix64(h))
 		w.number = append(w.number, digits)
 	}
+}
+
+// addFolded appends the words that appendFold hashed while it wrote norm[start:]: ws holds, for
+// each, its FNV-1a state and where it ends in norm.
+func (w *words) addFolded(norm []byte, start int, ws []uint64) {
+	w.hashes = slices.Grow(w.hashes, len(ws)/2)
+	w.number = slices.Grow(w.number, len(ws)/2)
+	for i := 0; i+1 < len(ws); i += 2 {
+		end := int(ws[i+1])
+		w.hashes = append(w.hashes, mix64(ws[i]))
+		w.number = append(w.number, isNumber(norm[start:end]))
+		start = end + 1
+	}
+}
+
+// isNumber reports whether a word is made of ASCII digits only.
+func isNumber(word []byte) bool {
+	for _, c := range word {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func (w *words) reset() {
@@ -144,11 +167,12 @@ func oph(sig []uint16, pos []uint8, shingles []uint64, shift uint) bool {
 	}
 	mask := uint64(1)<<shift - 1
 	for i, h := range shingles {
-		b := h >> shift
-		if v := h & mask; v < mins2[b] {
-			mins2[b] = v
-			at[b] = int32(i)
-		}
+		// Without a branch: whether a shingle is its bucket's smallest so far is unpredictable.
+		b := h >> shift % sigSize
+		v, old := h&mask, mins[b]
+		less := -uint64(b2i(v < old))
+		mins[b] = old ^ (old^v)&less
+		at[b] ^= (at[b] ^ int32(i)) & int32(less)
 	}
 	any := false
 	for i, m := range mins2 {
@@ -192,22 +216,18 @@ func sampleKey(bucket int, v uint16) uint32 { return uint32(bucket)<<16 | uint32
 func shingleKey(h uint64) uint32 { return sampleKey(int(h>>sigShift), uint16(h)) }
 
 // smallestDistinct sorts hs, removes duplicates and keeps at most k, the smallest, as 16-bit
-// values; it returns them and the number of distinct hashes there were.
-func smallestDistinct(hs []uint64, k int) ([]uint16, int) {
+// values appended to dst; it returns them and the number of distinct hashes there were.
+func smallestDistinct(dst []uint16, hs []uint64, k int) ([]uint16, int) {
 	if len(hs) == 0 {
-		return nil, 0
+		return dst, 0
 	}
 	slices.Sort(hs)
 	hs = slices.Compact(hs)
-	out := make([]uint16, 0, min(k, len(hs)))
-	for _, h := range hs {
-		if len(out) == k {
-			break
-		}
+	for _, h := range hs[:min(k, len(hs))] {
 		// The sample is the k smallest full hashes; its 16-bit values are compared.
-		out = append(out, uint16(h>>48))
+		dst = append(dst, uint16(h>>48))
 	}
-	slices.Sort(out)
-	out = slices.Compact(out)
-	return out, len(hs)
+	slices.Sort(dst)
+	dst = slices.Compact(dst)
+	return dst, len(hs)
 }

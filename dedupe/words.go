@@ -6,7 +6,10 @@ import "strings"
 // to -03, 3,942 articles; each is in at least 10% of them), in normalised form: function words,
 // titles and names so common that sharing them says nothing about two articles being one story.
 // They take no part in the rare-word keys, the title comparison or the document frequencies.
-var stopWords = newWordSet(`
+var stopWords = newWordSet(stopWordList)
+
+// stopWordList is the list stopWords is made of.
+const stopWordList = `
 	في من علي ان الي التي عن الذي مع خلال ما بعد هذه هذا حيث كما بين لا انه اليوم ذلك قبل كل او العام
 	بن كان وقال حتي عدد تم وفي قد اكثر لم عام رئيس امس اي محمد الماضي له بها الله ومن فيما هو وهو منذ
 	وذلك الاول بعض اخري العامه منطقه العمل لها السعوديه فيها غير كانت المملكه بشكل احد واضاف وان فيه
@@ -14,45 +17,64 @@ var stopWords = newWordSet(`
 	مجلس قال عليها العربيه دون ولا يوم حول مدينه يكون امام ايضا نحو ثم اخر فان الرئيس الدكتور وزاره
 	ضمن عبدالله عبدالعزيز بما عند مدير العالم الوقت داخل اضافه الامير لكن الملك والتي كبير الثاني وزير
 	خاصه مليون اول الامر بسبب يمكن تحت وعلي السعودي يتم المتحده الف مشيرا مما عدم الدولي عاما الرياض
-	ال اكبر مستوي كبيره تكون فقط الفتره لدي الان`)
+	ال اكبر مستوي كبيره تكون فقط الفتره لدي الان`
 
 // wordSet is a set of word hashes, built once and only read afterwards: open addressing in a
-// table at most a quarter full, so that a lookup (of a word that is mostly not there) reads one
-// or two cells.
+// table at most a quarter full, where no word is more than wordSetProbes-1 cells from its home
+// (the table grows until that holds; it repeats its first cells at its end, so that a probe
+// never wraps). A lookup reads those few cells and takes no branch that depends on the word.
 type wordSet struct {
 	cells []uint64
 	mask  uint64
 }
 
+// wordSetProbes is how many cells a lookup reads.
+const wordSetProbes = 4
+
 func newWordSet(list string) *wordSet {
 	words := strings.Fields(list)
-	size := 64
-	for size < 4*len(words) {
-		size <<= 1
+	for size := 64; ; size <<= 1 {
+		if size < 4*len(words) {
+			continue
+		}
+		if s, ok := fillWordSet(words, size); ok {
+			return s
+		}
 	}
+}
+
+// fillWordSet builds a wordSet of size cells, unless a word lands too far from its home.
+func fillWordSet(words []string, size int) (*wordSet, bool) {
 	s := &wordSet{cells: make([]uint64, size), mask: uint64(size - 1)}
 	for _, w := range words {
 		h := wordHash(Normalize(w)) | 1 // never zero: zero marks an empty cell
-		for j := h & s.mask; ; j = (j + 1) & s.mask {
+		for j, d := h&s.mask, 0; ; j, d = (j+1)&s.mask, d+1 {
+			if d == wordSetProbes {
+				return nil, false
+			}
 			if s.cells[j] == 0 || s.cells[j] == h {
 				s.cells[j] = h
 				break
 			}
 		}
 	}
-	return s
+	s.cells = append(s.cells, s.cells[:wordSetProbes-1]...)
+	return s, true
 }
 
 func (s *wordSet) has(h uint64) bool {
 	h |= 1
-	for j := h & s.mask; ; j = (j + 1) & s.mask {
-		switch s.cells[j] {
-		case h:
-			return true
-		case 0:
-			return false
-		}
+	c := s.cells[h&s.mask:]
+	c = c[:wordSetProbes]
+	return b2i(c[0] == h)|b2i(c[1] == h)|b2i(c[2] == h)|b2i(c[3] == h) != 0
+}
+
+// b2i is 1 for true and 0 for false, without a branch.
+func b2i(b bool) int {
+	if b {
+		return 1
 	}
+	return 0
 }
 
 // docFreq counts, for each word (by hash), how many recorded articles contain it: the measure of
