@@ -47,13 +47,14 @@ func (a *assembler) assemble(f Feed, parsed *gofeed.Feed, fetchURL string, fetch
 		}
 	}
 	suffix := siteSuffix(titles)
+	outlet := []string{dedupe.Normalize(f.Name), dedupe.Normalize(parsed.Title)} // once per feed
 
 	out := make([]entry, 0, len(parsed.Items))
 	for i, it := range parsed.Items {
 		if it == nil {
 			continue
 		}
-		e := a.item(f, it, base, fetchedAt, stripSuffix(titles[i], suffix, f.Name, parsed.Title))
+		e := a.item(f, it, base, fetchedAt, stripSuffix(titles[i], suffix, outlet))
 		if e.art.ID == "" {
 			continue
 		}
@@ -95,7 +96,11 @@ func (a *assembler) item(f Feed, it *gofeed.Item, base *url.URL, fetchedAt time.
 	if text == "" {
 		text = summary
 	}
-	id := article.ID(canonical, f.ID, guid, dedupe.Normalize(title)+"\n"+dedupe.Normalize(summary))
+	fallback := "" // only an item with neither link nor GUID is known by its text
+	if canonical == "" && guid == "" {
+		fallback = dedupe.Normalize(title) + "\n" + dedupe.Normalize(summary)
+	}
+	id := article.ID(canonical, f.ID, guid, fallback)
 
 	art := article.Article{
 		SchemaVersion:      article.SchemaVersion,
@@ -298,9 +303,9 @@ func siteSuffix(titles []string) string {
 }
 
 // stripSuffix removes the outlet name from the end of a title: the feed's recurring suffix, or a
-// trailing segment that names the outlet (its configured name or the channel title). The title is
-// kept whole when what would remain is a single word.
-func stripSuffix(title, recurring string, names ...string) string {
+// trailing segment that names the outlet (its configured name or the channel title, given
+// normalised in names). The title is kept whole when what would remain is a single word.
+func stripSuffix(title, recurring string, names []string) string {
 	head, s, ok := splitSuffix(title)
 	if !ok || len(strings.Fields(head)) < 2 {
 		return title
@@ -312,8 +317,7 @@ func stripSuffix(title, recurring string, names ...string) string {
 	if ns == "" {
 		return title
 	}
-	for _, name := range names {
-		nn := dedupe.Normalize(name)
+	for _, nn := range names {
 		if nn != "" && (ns == nn || strings.Contains(nn, ns) && len(ns) >= 4) {
 			return head
 		}
