@@ -40,9 +40,7 @@ type Store interface {
 	Outbox
 	Feed(ctx context.Context, id string) (store.Feed, bool, error)
 	PutFeed(ctx context.Context, f store.Feed) error
-	HasURL(ctx context.Context, canonicalURL string) (bool, error)
-	HasGUID(ctx context.Context, feedID, guid string) (bool, error)
-	FindContent(ctx context.Context, key string, since time.Time) (store.Ref, bool, error)
+	KeyStore
 	Insert(ctx context.Context, a store.Article, m store.Message) (int64, error)
 	Fingerprints(ctx context.Context, since time.Time, fn func(id, clusterID, feedID string, at time.Time, fp []byte) error) error
 	PruneFingerprints(ctx context.Context, before time.Time) (int64, error)
@@ -173,8 +171,17 @@ func (p *Pipeline) maybePrune(ctx context.Context) {
 	}
 }
 
-// keys adapts the Store to the dedupe.Keys the decision reads.
-type keys struct{ s Store }
+// KeyStore is the part of the store the duplicate decision reads.
+type KeyStore interface {
+	HasURL(ctx context.Context, canonicalURL string) (bool, error)
+	HasGUID(ctx context.Context, feedID, guid string) (bool, error)
+	FindContent(ctx context.Context, key string, since time.Time) (store.Ref, bool, error)
+}
+
+// DedupeKeys adapts a store to the dedupe.Keys the decision reads.
+func DedupeKeys(s KeyStore) dedupe.Keys { return keys{s} }
+
+type keys struct{ s KeyStore }
 
 func (k keys) HasURL(ctx context.Context, u string) (bool, error) { return k.s.HasURL(ctx, u) }
 func (k keys) HasGUID(ctx context.Context, feedID, guid string) (bool, error) {

@@ -14,20 +14,9 @@ import (
 
 	"github.com/feedd/feedd/dedupe"
 	"github.com/feedd/feedd/internal/testfeeds"
+	"github.com/feedd/feedd/pipeline"
 	"github.com/feedd/feedd/store"
 )
-
-// storeKeys lets the decision read a store directly, as the pipeline's adapter does.
-type storeKeys struct{ s *store.Store }
-
-func (k storeKeys) HasURL(ctx context.Context, u string) (bool, error) { return k.s.HasURL(ctx, u) }
-func (k storeKeys) HasGUID(ctx context.Context, f, g string) (bool, error) {
-	return k.s.HasGUID(ctx, f, g)
-}
-func (k storeKeys) FindContent(ctx context.Context, key string, since time.Time) (dedupe.Match, bool, error) {
-	r, ok, err := k.s.FindContent(ctx, key, since)
-	return dedupe.Match{ID: r.ID, ClusterID: r.ClusterID}, ok, err
-}
 
 // fillStore records n distinct synthetic articles, made of sentences of the development days,
 // with their fingerprints, dated over the last day: all inside the duplicate window.
@@ -55,7 +44,7 @@ func fillStore(b *testing.B, path string, n int) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	dd := dedupe.NewDecider(storeKeys{s}, 0)
+	dd := dedupe.NewDecider(pipeline.DedupeKeys(s), 0)
 	rng := rand.New(rand.NewPCG(1, 2))
 	now := time.Now().UTC()
 	for i := range n {
