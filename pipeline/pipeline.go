@@ -221,7 +221,6 @@ type pollResult struct {
 	err    error         // the fetch or store error that failed the poll
 	next   time.Duration // the wait before the next poll
 	nextAt time.Time     // the time of the next poll, as stored
-	state  store.Feed
 }
 
 // poll fetches one feed, records its new articles and its state, and says when to poll it next.
@@ -296,7 +295,6 @@ func (p *Pipeline) poll(ctx context.Context, f Feed, held func()) pollResult {
 		p.log.Warn("poll failed", "feed", f.ID, "url", f.URL, "class", class, "err", err,
 			"failures", st.ConsecutiveFailures, "retry_in", res.next.Round(time.Second))
 		p.saveState(ctx, &st, now.Add(res.next))
-		res.state = st
 		res.nextAt = st.NextPollAt
 		return res
 	}
@@ -341,7 +339,6 @@ func (p *Pipeline) poll(ctx context.Context, f Feed, held func()) pollResult {
 			p.log.Error("recording articles failed", "feed", f.ID, "err", err, "failures", st.ConsecutiveFailures)
 			res.next = p.opts.Policy.afterFailure(interval, st.ConsecutiveFailures, 0)
 			p.saveState(ctx, &st, now.Add(res.next))
-			res.state = st
 			res.nextAt = st.NextPollAt
 			return res
 		}
@@ -360,7 +357,6 @@ func (p *Pipeline) poll(ctx context.Context, f Feed, held func()) pollResult {
 		"duplicates", res.counts.Duplicates, "repeats", res.counts.Repeats,
 		"not_modified", r.NotModified, "took", time.Since(start).Round(time.Millisecond))
 	p.saveState(ctx, &st, now.Add(res.next))
-	res.state = st
 	res.nextAt = st.NextPollAt
 	return res
 }
