@@ -137,15 +137,8 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		if err != nil {
 			return err
 		}
-		if a.Fingerprint != nil {
-			at := a.PublishedAt
-			if at.IsZero() {
-				at = a.FetchedAt
-			}
-			_, err := tx.ExecContext(ctx, queryInsertFingerprint, a.ID, at.UnixMilli(), a.Fingerprint)
-			if err != nil {
-				return fmt.Errorf("fingerprint: %w", err)
-			}
+		if err := insertFingerprint(ctx, tx, a); err != nil {
+			return fmt.Errorf("fingerprint: %w", err)
 		}
 		res, err := tx.ExecContext(ctx, `
 INSERT INTO outbox (msg_id, subject, header, data, created_at) VALUES (?, ?, ?, ?, ?)`,

@@ -17,6 +17,19 @@ ORDER BY f.at, a.rowid`
 	queryPruneFingerprints = `DELETE FROM fingerprints WHERE at < ?`
 )
 
+// insertFingerprint records a's fingerprint, if it has one, within the transaction that records a.
+func insertFingerprint(ctx context.Context, tx *sql.Tx, a Article) error {
+	if a.Fingerprint == nil {
+		return nil
+	}
+	at := a.PublishedAt
+	if at.IsZero() {
+		at = a.FetchedAt
+	}
+	_, err := tx.ExecContext(ctx, queryInsertFingerprint, a.ID, at.UnixMilli(), a.Fingerprint)
+	return err
+}
+
 // Fingerprints calls fn, oldest first, for each article with a fingerprint whose time is at or
 // after since (a zero since means all): its id, its cluster id, its feed id, its time (UTC,
 // millisecond precision) and the fingerprint as recorded. fn must not use the Store; the first error it
