@@ -41,7 +41,7 @@ type Store interface {
 	Feed(ctx context.Context, id string) (store.Feed, bool, error)
 	PutFeed(ctx context.Context, f store.Feed) error
 	KeyStore
-	Insert(ctx context.Context, a store.Article, m store.Message) (int64, error)
+	Begin(ctx context.Context) (*store.Batch, error)
 	Fingerprints(ctx context.Context, since time.Time, fn func(id, clusterID, feedID string, at time.Time, fp []byte) error) error
 	PruneFingerprints(ctx context.Context, before time.Time) (int64, error)
 }
@@ -75,6 +75,7 @@ type Pipeline struct {
 	store   Store
 	relay   *Relay
 	decider *dedupe.Decider
+	keys    *batchKeys
 	asm     *assembler
 	log     *slog.Logger
 	m       *Metrics
@@ -105,12 +106,14 @@ func New(opts Options, f Fetcher, s Store, relay *Relay) *Pipeline {
 	if opts.Interval <= 0 {
 		opts.Interval = 10 * time.Minute
 	}
+	bk := &batchKeys{store: s}
 	return &Pipeline{
 		opts:    opts,
 		fetch:   f,
 		store:   s,
 		relay:   relay,
-		decider: dedupe.NewDecider(keys{s}, opts.DedupeWindow),
+		decider: dedupe.NewDecider(keys{bk}, opts.DedupeWindow),
+		keys:    bk,
 		asm:     newAssembler(),
 		log:     opts.Logger,
 		m:       opts.Metrics,
@@ -190,6 +193,31 @@ func (k keys) HasGUID(ctx context.Context, feedID, guid string) (bool, error) {
 func (k keys) FindContent(ctx context.Context, key string, since time.Time) (dedupe.Match, bool, error) {
 	ref, ok, err := k.s.FindContent(ctx, key, since)
 	return dedupe.Match{ID: ref.ID, ClusterID: ref.ClusterID}, ok, err
+}
+
+// batchKeys reads the keys of the duplicate decision from the batch being recorded while there
+// is one, so that a decision sees the articles decided before it in the same poll, and from the
+// store otherwise. batch is set and cleared under ingestMu.
+type batchKeys struct {
+	store KeyStore
+	batch *store.Batch
+}
+
+func (k *batchKeys) current() KeyStore {
+	if k.batch != nil {
+		return k.batch
+	}
+	return k.store
+}
+
+func (k *batchKeys) HasURL(ctx context.Context, u string) (bool, error) {
+	return k.current().HasURL(ctx, u)
+}
+func (k *batchKeys) HasGUID(ctx context.Context, feedID, guid string) (bool, error) {
+	return k.current().HasGUID(ctx, feedID, guid)
+}
+func (k *batchKeys) FindContent(ctx context.Context, key string, since time.Time) (store.Ref, bool, error) {
+	return k.current().FindContent(ctx, key, since)
 }
 
 // Counts tallies what polls did. The JSON names are those of the `feedd run --once` summary.
@@ -324,7 +352,7 @@ func (p *Pipeline) poll(ctx context.Context, f Feed, held func()) pollResult {
 		if err != nil {
 			res.counts.Fetched = 0
 			if ctx.Err() != nil {
-				// Shutting down: what was recorded stays recorded; the rest comes next time.
+				// Shutting down: the feed's articles were not recorded; they come next time.
 				res.err = ctx.Err()
 				return res
 			}
@@ -383,13 +411,40 @@ func (p *Pipeline) saveState(ctx context.Context, st *store.Feed, next time.Time
 	}
 }
 
-// ingest decides and records each entry. It stops at the first store error; what was recorded
-// before it stays recorded.
+// ingest decides and records the entries of one poll in one transaction: either all of them
+// are recorded or, on error, none, and the next poll brings them again. Each decision sees the
+// entries before it, which are recorded in the duplicate index as they are decided and taken out
+// again if the transaction fails.
 func (p *Pipeline) ingest(ctx context.Context, entries []entry) (Counts, error) {
-	var c Counts
 	p.ingestMu.Lock()
 	defer p.ingestMu.Unlock()
 	p.maybePrune(ctx)
+	b, err := p.store.Begin(ctx)
+	if err != nil {
+		return Counts{}, err
+	}
+	defer b.Rollback() // after Commit, a no-op
+	p.keys.batch = b
+	defer func() { p.keys.batch = nil }()
+	mark := p.decider.Mark()
+	c, err := p.decideAndInsert(ctx, b, entries)
+	if err == nil {
+		err = b.Commit()
+	}
+	if err != nil {
+		p.decider.Rollback(mark)
+		return Counts{}, err
+	}
+	p.m.Articles.WithLabelValues("new").Add(float64(c.New))
+	p.m.Articles.WithLabelValues("duplicate").Add(float64(c.Duplicates))
+	p.m.Articles.WithLabelValues("repeat").Add(float64(c.Repeats))
+	return c, nil
+}
+
+// decideAndInsert decides each entry and adds the new and duplicate ones to the batch. The
+// caller holds ingestMu and commits or rolls back.
+func (p *Pipeline) decideAndInsert(ctx context.Context, b *store.Batch, entries []entry) (Counts, error) {
+	var c Counts
 	for i := range entries {
 		e := &entries[i]
 		dec, err := p.decider.Decide(ctx, e.doc, e.art.FetchedAt)
@@ -398,7 +453,6 @@ func (p *Pipeline) ingest(ctx context.Context, entries []entry) (Counts, error) 
 		}
 		if dec.Verdict == dedupe.Repeat {
 			c.Repeats++
-			p.m.Articles.WithLabelValues("repeat").Inc()
 			continue
 		}
 		if dec.Verdict == dedupe.Duplicate {
@@ -430,12 +484,11 @@ func (p *Pipeline) ingest(ctx context.Context, entries []entry) (Counts, error) 
 			Data:      data,
 			CreatedAt: e.art.FetchedAt,
 		}
-		if _, err := p.store.Insert(ctx, rec, msg); err != nil {
+		if _, err := b.Insert(ctx, rec, msg); err != nil {
 			if errors.Is(err, store.ErrExists) {
 				// Same id as an article already recorded (for example two items without a link
 				// and with the same title and summary): a repeat.
 				c.Repeats++
-				p.m.Articles.WithLabelValues("repeat").Inc()
 				continue
 			}
 			return c, err
@@ -443,10 +496,8 @@ func (p *Pipeline) ingest(ctx context.Context, entries []entry) (Counts, error) 
 		p.decider.Record(e.art.ID, e.art.ClusterID, dec)
 		if dec.Verdict == dedupe.Duplicate {
 			c.Duplicates++
-			p.m.Articles.WithLabelValues("duplicate").Inc()
 		} else {
 			c.New++
-			p.m.Articles.WithLabelValues("new").Inc()
 		}
 	}
 	return c, nil

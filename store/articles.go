@@ -50,38 +50,54 @@ ORDER BY fetched_at, rowid
 LIMIT 1`
 )
 
+// querier runs a one-row query: a *sql.DB, or the *sql.Tx of a Batch, whose lookups see its own
+// uncommitted inserts.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
 // HasURL reports whether an article with the canonical URL is recorded, from any feed. The
 // empty URL is never recorded.
 func (s *Store) HasURL(ctx context.Context, canonicalURL string) (bool, error) {
-	if canonicalURL == "" {
-		return false, nil
-	}
-	var ok bool
-	err := s.db.QueryRowContext(ctx, queryHasURL, canonicalURL).Scan(&ok)
-	if err != nil {
-		return false, fmt.Errorf("store: has url %q: %w", canonicalURL, classify(err))
-	}
-	return ok, nil
+	return hasURL(ctx, s.db, canonicalURL)
 }
 
 // HasGUID reports whether an article with the GUID is recorded for the feed. The empty GUID is
 // never recorded.
 func (s *Store) HasGUID(ctx context.Context, feedID, guid string) (bool, error) {
-	if guid == "" {
-		return false, nil
-	}
-	var ok bool
-	err := s.db.QueryRowContext(ctx, queryHasGUID, feedID, guid).Scan(&ok)
-	if err != nil {
-		return false, fmt.Errorf("store: has guid %q in feed %q: %w", guid, feedID, classify(err))
-	}
-	return ok, nil
+	return hasGUID(ctx, s.db, feedID, guid)
 }
 
 // FindContent returns the first (oldest by fetch time) article with the content key fetched at
 // or after since: the original a duplicate points to. A zero since means no lower bound. The
 // empty key matches nothing.
 func (s *Store) FindContent(ctx context.Context, key string, since time.Time) (Ref, bool, error) {
+	return findContent(ctx, s.db, key, since)
+}
+
+func hasURL(ctx context.Context, q querier, canonicalURL string) (bool, error) {
+	if canonicalURL == "" {
+		return false, nil
+	}
+	var ok bool
+	if err := q.QueryRowContext(ctx, queryHasURL, canonicalURL).Scan(&ok); err != nil {
+		return false, fmt.Errorf("store: has url %q: %w", canonicalURL, classify(err))
+	}
+	return ok, nil
+}
+
+func hasGUID(ctx context.Context, q querier, feedID, guid string) (bool, error) {
+	if guid == "" {
+		return false, nil
+	}
+	var ok bool
+	if err := q.QueryRowContext(ctx, queryHasGUID, feedID, guid).Scan(&ok); err != nil {
+		return false, fmt.Errorf("store: has guid %q in feed %q: %w", guid, feedID, classify(err))
+	}
+	return ok, nil
+}
+
+func findContent(ctx context.Context, q querier, key string, since time.Time) (Ref, bool, error) {
 	if key == "" {
 		return Ref{}, false, nil
 	}
@@ -89,7 +105,7 @@ func (s *Store) FindContent(ctx context.Context, key string, since time.Time) (R
 		ref       Ref
 		published sql.NullInt64
 	)
-	err := s.db.QueryRowContext(ctx, queryFindContent, key, sinceMillis(since)).
+	err := q.QueryRowContext(ctx, queryFindContent, key, sinceMillis(since)).
 		Scan(&ref.ID, &ref.ClusterID, &published)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Ref{}, false, nil
@@ -108,12 +124,26 @@ func (s *Store) FindContent(ctx context.Context, key string, since time.Time) (R
 // [ErrExists]. The message's MsgID must be unique among the outbox rows; its Seq, Attempts and
 // LastError are ignored, and a zero CreatedAt is replaced by the current time.
 func (s *Store) Insert(ctx context.Context, a Article, m Message) (seq int64, err error) {
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		seq, err = insert(ctx, tx, a, m)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: insert article %s: %w", a.ID, classify(err))
+	}
+	return seq, nil
+}
+
+// insert records a and queues m within tx. A conflict on the article's keys, found by its first
+// statement, leaves nothing behind and returns an error wrapping ErrExists; any other error leaves
+// the transaction to be rolled back. The caller names the article in the error.
+func insert(ctx context.Context, tx *sql.Tx, a Article, m Message) (int64, error) {
 	if err := validateInsert(a, m); err != nil {
-		return 0, fmt.Errorf("store: insert article %q: %w", a.ID, err)
+		return 0, err
 	}
 	header, err := encodeHeader(m.Header)
 	if err != nil {
-		return 0, fmt.Errorf("store: insert article %s: message header: %w", a.ID, err)
+		return 0, fmt.Errorf("message header: %w", err)
 	}
 	createdAt := m.CreatedAt
 	if createdAt.IsZero() {
@@ -123,39 +153,32 @@ func (s *Store) Insert(ctx context.Context, a Article, m Message) (seq int64, er
 	if data == nil {
 		data = []byte{} // NOT NULL column: an empty body is an empty blob
 	}
-
-	err = s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `
+	_, err = tx.ExecContext(ctx, `
 INSERT INTO articles (id, feed_id, canonical_url, guid, content_key, cluster_id, duplicate_of,
 	title, published_at, fetched_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			a.ID, a.FeedID, a.CanonicalURL, a.GUID, a.ContentKey, a.ClusterID, a.DuplicateOf,
-			a.Title, millis(a.PublishedAt), a.FetchedAt.UnixMilli())
-		if msg, ok := isUnique(err); ok {
-			return fmt.Errorf("%s: %w", conflict(msg, a), ErrExists)
-		}
-		if err != nil {
-			return err
-		}
-		if err := insertFingerprint(ctx, tx, a); err != nil {
-			return fmt.Errorf("fingerprint: %w", err)
-		}
-		res, err := tx.ExecContext(ctx, `
-INSERT INTO outbox (msg_id, subject, header, data, created_at) VALUES (?, ?, ?, ?, ?)`,
-			m.MsgID, m.Subject, header, data, createdAt.UnixMilli())
-		if _, ok := isUnique(err); ok {
-			return fmt.Errorf("outbox message id %q already queued: %w", m.MsgID, err)
-		}
-		if err != nil {
-			return fmt.Errorf("outbox: %w", err)
-		}
-		seq, err = res.LastInsertId()
-		return err
-	})
-	if err != nil {
-		return 0, fmt.Errorf("store: insert article %s: %w", a.ID, classify(err))
+		a.ID, a.FeedID, a.CanonicalURL, a.GUID, a.ContentKey, a.ClusterID, a.DuplicateOf,
+		a.Title, millis(a.PublishedAt), a.FetchedAt.UnixMilli())
+	if msg, ok := isUnique(err); ok {
+		// SQLite undid the failed statement alone: the transaction holds nothing of a.
+		return 0, fmt.Errorf("%s: %w", conflict(msg, a), ErrExists)
 	}
-	return seq, nil
+	if err != nil {
+		return 0, err
+	}
+	if err := insertFingerprint(ctx, tx, a); err != nil {
+		return 0, fmt.Errorf("fingerprint: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, `
+INSERT INTO outbox (msg_id, subject, header, data, created_at) VALUES (?, ?, ?, ?, ?)`,
+		m.MsgID, m.Subject, header, data, createdAt.UnixMilli())
+	if _, ok := isUnique(err); ok {
+		return 0, fmt.Errorf("outbox message id %q already queued: %w", m.MsgID, err)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("outbox: %w", err)
+	}
+	return res.LastInsertId()
 }
 
 // validateInsert checks the fields Insert requires.

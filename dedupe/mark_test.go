@@ -1,0 +1,56 @@
+package dedupe_test
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/feedd/feedd/dedupe"
+	"github.com/feedd/feedd/store"
+)
+
+// TestRollbackForgetsWhatWasRecordedAfterTheMark records a story, takes a mark, records a second
+// one as a caller does before its transaction commits, and rolls back: the second story's copy
+// is new again, while the first story's copy is still found.
+func TestRollbackForgetsWhatWasRecordedAfterTheMark(t *testing.T) {
+	ctx := t.Context()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "feedd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	dd := dedupe.NewDecider(storeKeys{st}, 0)
+	t0 := time.Date(2015, 8, 1, 8, 0, 0, 0, time.UTC)
+	festival := strings.Repeat("افتتح أمير منطقة مكة المكرمة مهرجان الصيف في الطائف بحضور عدد من المسؤولين. ", 6)
+	decide := func(feed, url, title, text string) dedupe.Decision {
+		t.Helper()
+		dec, err := dd.Decide(ctx, dedupe.Doc{FeedID: feed, CanonicalURL: url, Title: title, Text: text, PublishedAt: t0}, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return dec
+	}
+	first := decide("spa", "https://spa.example/1", "الصحة تسجل 12 إصابة بكورونا", wire)
+	dd.Record(strings.Repeat("a", 64), "", first)
+
+	m := dd.Mark()
+	second := decide("okaz", "https://okaz.example/1", "مهرجان الطائف", festival)
+	dd.Record(strings.Repeat("b", 64), "", second)
+	if got := decide("alyaum", "https://alyaum.example/2", "انطلاق مهرجان الطائف", "الطائف - واس: "+festival); got.Verdict != dedupe.Duplicate {
+		t.Fatalf("copy of the second story before the rollback: got %v, want duplicate", got.Verdict)
+	}
+	if got := dd.Rollback(m); got != 1 {
+		t.Errorf("Rollback removed %d articles, want 1", got)
+	}
+	if got := dd.Len(); got != 1 {
+		t.Errorf("Len after rollback = %d, want 1", got)
+	}
+	if got := decide("alyaum", "https://alyaum.example/2", "انطلاق مهرجان الطائف", "الطائف - واس: "+festival); got.Verdict != dedupe.New {
+		t.Errorf("copy of the rolled-back story: got %v, want new", got.Verdict)
+	}
+	got := decide("alyaum", "https://alyaum.example/3", "12 إصابة بكورونا في الرياض", "الرياض - واس: "+wire)
+	if got.Verdict != dedupe.Duplicate || got.DuplicateOf != strings.Repeat("a", 64) {
+		t.Errorf("copy of the first story: got %v of %q, want duplicate of the first", got.Verdict, got.DuplicateOf)
+	}
+}
