@@ -3,6 +3,7 @@ package pipeline
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/microcosm-cc/bluemonday"
 	"golang.org/x/net/html"
@@ -59,37 +60,93 @@ func plainText(s string) string {
 }
 
 // collapse trims s, collapses runs of horizontal white space to one space and runs of line breaks
-// to one blank line, and drops control characters other than newline.
+// to one blank line, and drops control characters other than newline. CR LF is one line break.
+//
+// It copies runs of visible characters whole and decodes only non-ASCII runes, checking them
+// against white space only where Unicode has any: a long Arabic text costs little more than a
+// copy.
 func collapse(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	space, newlines := false, 0
-	s = strings.ReplaceAll(s, "\r\n", "\n")
-	for _, r := range s {
-		switch {
-		case r == '\n' || r == '\r' || r == '\u2028' || r == '\u2029':
-			newlines++
-			space = false
-		case unicode.IsSpace(r):
-			space = true
-		case unicode.IsControl(r):
-			// drop
-		default:
-			if b.Len() > 0 {
-				switch {
-				case newlines >= 2:
-					b.WriteString("\n\n")
-				case newlines == 1:
-					b.WriteByte('\n')
-				case space:
-					b.WriteByte(' ')
-				}
-			}
-			space, newlines = false, 0
-			b.WriteRune(r)
+	run := -1 // start of the pending run of visible characters, -1 when none
+	flush := func(end int) {
+		if run >= 0 {
+			b.WriteString(s[run:end])
+			run = -1
 		}
 	}
+	for i := 0; i < len(s); {
+		c := s[i]
+		r, size := rune(c), 1
+		if c >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(s[i:])
+		}
+		switch kind := runeKind(r); {
+		case kind == kindVisible:
+			if run < 0 {
+				if b.Len() > 0 {
+					switch {
+					case newlines >= 2:
+						b.WriteString("\n\n")
+					case newlines == 1:
+						b.WriteByte('\n')
+					case space:
+						b.WriteByte(' ')
+					}
+				}
+				space, newlines = false, 0
+				run = i
+			}
+			if r == utf8.RuneError && size == 1 { // an invalid byte becomes U+FFFD
+				flush(i)
+				b.WriteRune(utf8.RuneError)
+			}
+		case kind == kindBreak:
+			flush(i)
+			if r == '\r' && i+1 < len(s) && s[i+1] == '\n' {
+				size = 2
+			}
+			newlines++
+			space = false
+		case kind == kindSpace:
+			flush(i)
+			space = true
+		default: // a control character: dropped
+			flush(i)
+		}
+		i += size
+	}
+	flush(len(s))
 	return b.String()
+}
+
+const (
+	kindVisible = iota
+	kindBreak   // a line break: LF, CR, LINE SEPARATOR, PARAGRAPH SEPARATOR
+	kindSpace   // other white space
+	kindControl // other control characters
+)
+
+// runeKind sorts r for collapse.
+func runeKind(r rune) int {
+	switch {
+	case r == '\n' || r == '\r' || r == '\u2028' || r == '\u2029':
+		return kindBreak
+	case r < 0x100:
+		switch {
+		case unicode.IsSpace(r):
+			return kindSpace
+		case unicode.IsControl(r):
+			return kindControl
+		}
+		return kindVisible
+	case r < 0x1680: // no white space between Latin-1 and OGHAM SPACE MARK: Arabic lands here
+		return kindVisible
+	case unicode.IsSpace(r):
+		return kindSpace
+	}
+	return kindVisible
 }
 
 // newSanitizer returns the policy content_html is passed through: the usual user-generated-content
