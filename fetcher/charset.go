@@ -68,6 +68,7 @@ var (
 // that the parser does not decode a second time.
 func decodeBody(body []byte, contentType, override string) decoded {
 	var d decoded
+	valid := &utf8Memo{b: body} // several checks ask; the body is scanned once
 	var enc encoding.Encoding
 	var name string
 	var rest []byte
@@ -108,14 +109,14 @@ func decodeBody(body []byte, contentType, override string) decoded {
 				d.warn("unknown charset %q from %s, ignored", c.label, c.source)
 				continue
 			}
-			if reason := implausible(n, body); reason != "" {
+			if reason := implausible(n, body, valid); reason != "" {
 				d.warn("charset %q from %s ignored: %s", c.label, c.source, reason)
 				continue
 			}
 			// ISO-8859-1 (which WHATWG reads as windows-1252) is many web servers' default for
 			// any text: a document that declares another charset itself knows better.
 			if c.source == sourceHTTP && n == "windows-1252" {
-				if _, dn, ok := lookupCharset(declLabel); ok && dn != n && implausible(dn, body) == "" {
+				if _, dn, ok := lookupCharset(declLabel); ok && dn != n && implausible(dn, body, valid) == "" {
 					d.warn("charset %q from http ignored: the xml declaration says %q", c.label, declLabel)
 					continue
 				}
@@ -124,7 +125,7 @@ func decodeBody(body []byte, contentType, override string) decoded {
 			break
 		}
 		if enc == nil {
-			enc, name = detectCharset(body)
+			enc, name = detectCharset(body, valid)
 			d.source = sourceDetected
 		}
 	}
@@ -132,7 +133,11 @@ func decodeBody(body []byte, contentType, override string) decoded {
 
 	var text []byte
 	if name == "utf-8" {
-		text, d.replaced = validUTF8(rest)
+		// rest is body, or what follows its byte-order mark: valid when body is.
+		text = rest
+		if !valid.Valid() {
+			text, d.replaced = validUTF8(rest)
+		}
 	} else {
 		out, _, err := transform.Bytes(enc.NewDecoder(), rest)
 		if err != nil {
@@ -243,10 +248,10 @@ func lookupCharset(label string) (encoding.Encoding, string, bool) {
 }
 
 // implausible says why a declared charset cannot be right for body, or "" when it may be.
-func implausible(name string, body []byte) string {
+func implausible(name string, body []byte, valid *utf8Memo) string {
 	switch {
 	case name == "utf-8":
-		if !mostlyUTF8(body) {
+		if !mostlyUTF8(body, valid) {
 			return "the body is not utf-8"
 		}
 	case strings.HasPrefix(name, "utf-16"):
@@ -256,7 +261,7 @@ func implausible(name string, body []byte) string {
 	default:
 		// Legacy charsets practically never produce a valid UTF-8 byte stream with non-ASCII
 		// characters in it: such a body is UTF-8 whatever it says.
-		if utf8.Valid(body) && !isASCII(body) {
+		if valid.Valid() && !isASCII(body) {
 			return "the body is valid utf-8"
 		}
 	}
@@ -265,8 +270,8 @@ func implausible(name string, body []byte) string {
 
 // mostlyUTF8 reports whether body is UTF-8, tolerating a few broken sequences (a description cut
 // in the middle of a character) among many good ones.
-func mostlyUTF8(body []byte) bool {
-	if utf8.Valid(body) {
+func mostlyUTF8(body []byte, valid *utf8Memo) bool {
+	if valid.Valid() {
 		return true
 	}
 	var multi, invalid int
@@ -284,6 +289,20 @@ func mostlyUTF8(body []byte) bool {
 		i += size
 	}
 	return multi >= 4*invalid
+}
+
+// utf8Memo answers utf8.Valid for one body, scanning it at most once.
+type utf8Memo struct {
+	b           []byte
+	done, valid bool
+}
+
+// Valid reports whether the body is valid UTF-8.
+func (m *utf8Memo) Valid() bool {
+	if !m.done {
+		m.valid, m.done = utf8.Valid(m.b), true
+	}
+	return m.valid
 }
 
 // looksUTF16 reports whether body has the NUL bytes of mostly-ASCII UTF-16 text.
@@ -304,8 +323,8 @@ func isASCII(b []byte) bool {
 // detectCharset guesses the charset of an undeclared body: UTF-8 when it is (mostly) UTF-8, else
 // Arabic: ISO-8859-6 when every byte is defined there and windows-1256 would produce Latin
 // letters, otherwise windows-1256.
-func detectCharset(body []byte) (encoding.Encoding, string) {
-	if mostlyUTF8(body) {
+func detectCharset(body []byte, valid *utf8Memo) (encoding.Encoding, string) {
+	if mostlyUTF8(body, valid) {
 		return unicode.UTF8, "utf-8"
 	}
 	if preferISO88596(body) {
