@@ -5,11 +5,9 @@
 package article
 
 import (
-	"bytes"
 	"crypto/sha256"
 	_ "embed"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -156,20 +154,13 @@ func (a *Article) Headers() map[string]string {
 // Marshal encodes a as the message body: UTF-8 JSON without HTML escaping (content_html stays
 // readable and small), with absent authors and categories as [] rather than null.
 func Marshal(a *Article) ([]byte, error) {
-	c := *a
-	if c.Authors == nil {
-		c.Authors = []string{}
-	}
-	if c.Categories == nil {
-		c.Categories = []string{}
-	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(&c); err != nil {
+	size := 512 + len(a.Title) + len(a.Summary) + len(a.ContentText) + len(a.ContentHTML) + len(a.URL) +
+		len(a.CanonicalURL) + len(a.GUID) + len(a.ImageURL)
+	data, err := a.appendJSON(make([]byte, 0, size+size/16))
+	if err != nil {
 		return nil, fmt.Errorf("article: encode %s: %w", a.ID, err)
 	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+	return data, nil
 }
 
 // Schema is the JSON Schema (draft 2020-12) of the message body.
