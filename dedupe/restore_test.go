@@ -82,6 +82,21 @@ func TestRestoreFromStore(t *testing.T) {
 	if dec.Verdict != dedupe.Duplicate || dec.DuplicateOf != origID || dec.ClusterID != origID {
 		t.Errorf("copy after restore: got %v of %q in %q, want duplicate of %q", dec.Verdict, dec.DuplicateOf, dec.ClusterID, origID)
 	}
+	// Restoring all at once from the store decides the same.
+	all := dedupe.NewDecider(storeKeys{st}, 0)
+	if err := all.RestoreAll(func(restore dedupe.RestoreFunc) error {
+		return st.Fingerprints(ctx, t0.Add(-dedupe.DefaultWindow), restore)
+	}); err != nil {
+		t.Fatalf("RestoreAll: %v", err)
+	}
+	if got := all.Len(); got != 2 {
+		t.Errorf("RestoreAll: Len() = %d, want 2", got)
+	}
+	if got, err := all.Decide(ctx, copyDoc, at); err != nil || got.Verdict != dec.Verdict || got.DuplicateOf != dec.DuplicateOf ||
+		got.ClusterID != dec.ClusterID || got.Similarity != dec.Similarity {
+		t.Errorf("copy after RestoreAll: got %v of %q in %q (%v), want %v of %q in %q", got.Verdict, got.DuplicateOf, got.ClusterID, err,
+			dec.Verdict, dec.DuplicateOf, dec.ClusterID)
+	}
 
 	// Pruning the window drops the fingerprints, in memory and on disk, not the repeat keys.
 	cut := t0.Add(90 * time.Minute)

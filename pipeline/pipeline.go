@@ -138,13 +138,15 @@ func (p *Pipeline) Restore(ctx context.Context) error {
 	for _, f := range p.opts.Feeds {
 		source[f.ID] = f.Name
 	}
-	restore := func(id, clusterID, feedID string, at time.Time, fp []byte) error {
-		if s := source[feedID]; s != "" {
-			feedID = s
-		}
-		return p.decider.Restore(id, clusterID, feedID, at, fp)
-	}
-	if err := p.store.Fingerprints(ctx, since, restore); err != nil {
+	err := p.decider.RestoreAll(func(restore dedupe.RestoreFunc) error {
+		return p.store.Fingerprints(ctx, since, func(id, clusterID, feedID string, at time.Time, fp []byte) error {
+			if s := source[feedID]; s != "" {
+				feedID = s
+			}
+			return restore(id, clusterID, feedID, at, fp)
+		})
+	})
+	if err != nil {
 		return fmt.Errorf("rebuild the duplicate index: %w", err)
 	}
 	p.log.Info("duplicate index rebuilt", "articles", p.decider.Len(), "window", p.decider.Window(),

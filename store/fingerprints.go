@@ -8,16 +8,19 @@ import (
 )
 
 const (
-	queryInsertFingerprint = `INSERT INTO fingerprints (article_id, at, data) VALUES (?, ?, ?)`
-	// Oldest first, so that a rebuilt index holds the articles in the order they came.
-	queryFingerprints = `SELECT f.article_id, a.cluster_id, a.feed_id, f.at, f.data
-FROM fingerprints f JOIN articles a ON a.id = f.article_id
-WHERE f.at >= ?
-ORDER BY f.at, a.rowid`
+	// The article's rowid orders articles of the same time as they were inserted.
+	queryInsertFingerprint = `INSERT INTO fingerprints (at, seq, article_id, cluster_id, feed_id, data)
+VALUES (?, (SELECT rowid FROM articles WHERE id = ?), ?, ?, ?, ?)`
+	// Oldest first, so that a rebuilt index holds the articles in the order they came: the
+	// order of the table's primary key, read as one range scan with no sort and no join.
+	queryFingerprints = `SELECT article_id, cluster_id, feed_id, at, data FROM fingerprints
+WHERE at >= ?
+ORDER BY at, seq`
 	queryPruneFingerprints = `DELETE FROM fingerprints WHERE at < ?`
 )
 
-// insertFingerprint records a's fingerprint, if it has one, within the transaction that records a.
+// insertFingerprint records a's fingerprint, if it has one, within the transaction that records
+// a, after a's article row.
 func insertFingerprint(ctx context.Context, tx *sql.Tx, a Article) error {
 	if a.Fingerprint == nil {
 		return nil
@@ -26,14 +29,16 @@ func insertFingerprint(ctx context.Context, tx *sql.Tx, a Article) error {
 	if at.IsZero() {
 		at = a.FetchedAt
 	}
-	_, err := tx.ExecContext(ctx, queryInsertFingerprint, a.ID, at.UnixMilli(), a.Fingerprint)
+	_, err := tx.ExecContext(ctx, queryInsertFingerprint, at.UnixMilli(), a.ID, a.ID, a.ClusterID, a.FeedID, a.Fingerprint)
 	return err
 }
 
 // Fingerprints calls fn, oldest first, for each article with a fingerprint whose time is at or
 // after since (a zero since means all): its id, its cluster id, its feed id, its time (UTC,
-// millisecond precision) and the fingerprint as recorded. fn must not use the Store; the first error it
-// returns stops the scan and is returned wrapped.
+// millisecond precision) and the fingerprint as recorded. Articles of the same time come in the
+// order they were recorded. fp is only valid until fn returns: the next row reuses its memory,
+// so fn must copy what it keeps. fn must not use the Store; the first error it returns stops the
+// scan and is returned wrapped.
 func (s *Store) Fingerprints(ctx context.Context, since time.Time,
 	fn func(id, clusterID, feedID string, at time.Time, fp []byte) error) error {
 	rows, err := s.db.QueryContext(ctx, queryFingerprints, sinceMillis(since))
@@ -41,16 +46,16 @@ func (s *Store) Fingerprints(ctx context.Context, since time.Time,
 		return fmt.Errorf("store: fingerprints: %w", classify(err))
 	}
 	defer rows.Close()
+	var (
+		id, cluster, feed string
+		at                int64
+		data              sql.RawBytes // the driver's copy of the row: no second copy
+	)
 	for rows.Next() {
-		var (
-			id, cluster, feed string
-			at                int64
-			data              []byte
-		)
 		if err := rows.Scan(&id, &cluster, &feed, &at, &data); err != nil {
 			return fmt.Errorf("store: fingerprints: %w", classify(err))
 		}
-		if err := fn(id, cluster, feed, fromMillis(sql.NullInt64{Int64: at, Valid: true}), data); err != nil {
+		if err := fn(id, cluster, feed, time.UnixMilli(at).UTC(), data); err != nil {
 			return fmt.Errorf("store: fingerprint of article %s: %w", id, err)
 		}
 	}

@@ -1,0 +1,57 @@
+package dedupe
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// RestoreFunc adds one persisted article to a Decider's index: its id, the id of the first
+// article of its story, its feed, its time (publication, else fetch) and the
+// Decision.Fingerprint stored with it. It has the signature of [Decider.Restore] and of the
+// store's fingerprint loader callback.
+type RestoreFunc func(id, clusterID, feedID string, at time.Time, fp []byte) error
+
+// RestoreAll rebuilds the index from many persisted articles at once, several times faster than
+// calling Restore for each. load calls restore once per article, oldest first; restore takes
+// what Restore takes, treats it the same way (a fingerprint of another version is skipped, a
+// corrupt one is an error naming the article) and copies what it keeps, so fp may be reused
+// once it returns. The articles' LSH keys are entered in the index in one pass when load
+// returns, whether or not it fails: the index then holds every article restore accepted.
+// RestoreAll returns load's error as it is. For example:
+//
+//	err := dd.RestoreAll(func(restore dedupe.RestoreFunc) error {
+//		return st.Fingerprints(ctx, now.Add(-dd.Window()), restore)
+//	})
+//
+// The index is locked until RestoreAll returns: load must not use the Decider, and restore must
+// not be called after load returns.
+func (dd *Decider) RestoreAll(load func(restore RestoreFunc) error) error {
+	dd.mu.Lock()
+	defer dd.mu.Unlock()
+	// Even if load panics, what was pushed gets its keys: the index stays whole.
+	defer dd.idx.build(dd.idx.n)
+	done := false
+	var f fingerprint
+	err := load(func(id, clusterID, feedID string, at time.Time, fp []byte) error {
+		if done {
+			return fmt.Errorf("dedupe: restore article %s after RestoreAll returned", id)
+		}
+		if err := f.UnmarshalBinary(fp); err != nil {
+			if errors.Is(err, errFingerprintVersion) {
+				return nil
+			}
+			return fmt.Errorf("dedupe: restore article %s: %w", id, err)
+		}
+		if clusterID == "" {
+			clusterID = id
+		}
+		for _, w := range f.rareList() {
+			dd.df.add(uint64(w) << 32)
+		}
+		dd.idx.push(id, clusterID, feedID, at, &f)
+		return nil
+	})
+	done = true
+	return err
+}
