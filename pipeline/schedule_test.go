@@ -416,21 +416,24 @@ func TestRunManyFeedsOneHost(t *testing.T) {
 	clock = h.clock
 	h.start(t)
 	deadline := time.Now().Add(20 * time.Second)
+	const step = 500 * time.Millisecond
 	for h.requests.Load() < 6 {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d of 6 feeds polled", h.requests.Load())
 		}
-		h.clock.Advance(500 * time.Millisecond)
-		time.Sleep(5 * time.Millisecond)
+		h.clock.Advance(step)
+		time.Sleep(20 * time.Millisecond)
 	}
 	mu.Lock()
 	defer mu.Unlock()
 	if len(perFeed) != 6 {
 		t.Errorf("polled %d distinct feeds, want 6: %v", len(perFeed), perFeed)
 	}
+	// The handler reads the clock when a request arrives, which on a busy machine can be a step
+	// after the limiter let it go: the gap seen may be one step short of host_gap.
 	for i := 1; i < len(starts); i++ {
-		if gap := starts[i].Sub(starts[i-1]); gap < 3*time.Second {
-			t.Errorf("requests %d and %d to one host %v apart, want at least host_gap 3s", i-1, i, gap)
+		if gap := starts[i].Sub(starts[i-1]); gap < 3*time.Second-step {
+			t.Errorf("requests %d and %d to one host %v apart, want at least host_gap 3s (less one clock step)", i-1, i, gap)
 		}
 	}
 }
