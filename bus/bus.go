@@ -59,6 +59,10 @@ type Bus struct {
 	js     jetstream.JetStream
 	log    *slog.Logger
 	closed chan struct{}
+
+	pubMu sync.Mutex
+	// pubs are the publishing handles, one per ack timeout (see publisher).
+	pubs map[time.Duration]jetstream.JetStream
 }
 
 // Connect connects to NATS. It does not wait for the server: when no server

@@ -65,3 +65,48 @@ func Example() {
 	// 1 articles.new.ar.aljazeera 3f2a {"id":"3f2a"}
 	// done
 }
+
+// Send the next batch before waiting for the acknowledgements of the one before it, so that
+// the server always has messages to store.
+func ExampleBus_Send() {
+	dir, err := os.MkdirTemp("", "bus-example")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	srv, err := bus.StartEmbedded(bus.EmbeddedOptions{StoreDir: dir})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer srv.Shutdown()
+	ctx := context.Background()
+	b, err := bus.Connect(ctx, bus.Options{Embedded: srv})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer b.Close()
+	if err := b.EnsureStream(ctx, bus.StreamConfig{Name: "ARTICLES", Subjects: []string{"articles.>"}}); err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	batches := [][]bus.Message{
+		{{Subject: "articles.new.ar.x", ID: "1", Data: []byte(`{}`)}, {Subject: "articles.new.ar.x", ID: "2", Data: []byte(`{}`)}},
+		{{Subject: "articles.new.ar.x", ID: "3", Data: []byte(`{}`)}},
+	}
+	var prev *bus.Acks
+	for _, msgs := range batches {
+		acks := b.Send(ctx, msgs, 5*time.Second)
+		if prev != nil {
+			fmt.Println(prev.Wait(ctx))
+		}
+		prev = acks
+	}
+	fmt.Println(prev.Wait(ctx))
+	// Output:
+	// [<nil> <nil>]
+	// [<nil>]
+}

@@ -16,7 +16,7 @@ const testStream = "ARTICLES"
 
 // startServer starts an embedded server on listen ("" = in-process only)
 // storing into dir, and shuts it down at the end of the test.
-func startServer(t *testing.T, listen, dir string) *Embedded {
+func startServer(t testing.TB, listen, dir string) *Embedded {
 	t.Helper()
 	e, err := StartEmbedded(EmbeddedOptions{Listen: listen, StoreDir: dir})
 	if err != nil {
@@ -27,7 +27,7 @@ func startServer(t *testing.T, listen, dir string) *Embedded {
 }
 
 // connect connects with o and closes the bus at the end of the test.
-func connect(t *testing.T, o Options) *Bus {
+func connect(t testing.TB, o Options) *Bus {
 	t.Helper()
 	b, err := Connect(t.Context(), o)
 	if err != nil {
@@ -47,7 +47,7 @@ func newBus(t *testing.T) *Bus {
 	return b
 }
 
-func ensureTestStream(t *testing.T, b *Bus) {
+func ensureTestStream(t testing.TB, b *Bus) {
 	t.Helper()
 	err := b.EnsureStream(t.Context(), StreamConfig{
 		Name:            testStream,

@@ -11,9 +11,9 @@ import (
 )
 
 const (
-	// DefaultAckTimeout is used by PublishBatch when ackTimeout <= 0.
+	// DefaultAckTimeout is used by PublishBatch and Send when ackTimeout <= 0.
 	DefaultAckTimeout = 10 * time.Second
-	// maxInFlight bounds the publishes awaiting their PubAck.
+	// maxInFlight bounds the publishes awaiting their PubAck, per ack timeout.
 	maxInFlight = 256
 )
 
@@ -31,70 +31,118 @@ type Message struct {
 	Data []byte
 }
 
-// PublishBatch publishes msgs asynchronously, at most 256 awaiting their
-// acknowledgement at a time, and waits for every PubAck. It returns one
-// error per message, in order: nil means the stream has the message, either
-// stored now or already stored under the same ID (a duplicate ack). A
-// message fails when it cannot be sent (errors wrap ErrNotConnected when
-// the connection is down), when its ack does not come within ackTimeout of
-// sending it (DefaultAckTimeout when ackTimeout <= 0), when the connection
-// is lost before the ack, or when ctx ends first. PublishBatch never waits
-// much longer than ackTimeout after the last message is sent.
+// PublishBatch publishes msgs asynchronously and waits for every PubAck. At
+// most 256 messages await their acknowledgement at a time, counting those of
+// other batches sent with the same ack timeout. It returns one error per
+// message, in order: nil means the stream has the message, either stored now
+// or already stored under the same ID (a duplicate ack). A message fails when
+// it cannot be sent (errors wrap ErrNotConnected when the connection is
+// down), when its ack does not come within ackTimeout of sending it
+// (DefaultAckTimeout when ackTimeout <= 0), when the connection is lost
+// before the ack, or when ctx ends first. PublishBatch never waits much
+// longer than ackTimeout after the last message is sent.
+//
+// PublishBatch is Send followed by Wait. Callers should stick to one ack
+// timeout: each distinct value has its own window of 256 and its own
+// publishing handle, kept for the life of the Bus.
 func (b *Bus) PublishBatch(ctx context.Context, msgs []Message, ackTimeout time.Duration) []error {
-	errs := make([]error, len(msgs))
+	return b.Send(ctx, msgs, ackTimeout).Wait(ctx)
+}
+
+// Acks are the acknowledgements of a batch of messages handed to the
+// connection by Send.
+type Acks struct {
+	b       *Bus
+	msgs    []Message
+	errs    []error
+	futures []jetstream.PubAckFuture // nil where sending failed
+}
+
+// Send hands msgs to the connection asynchronously and returns once the
+// last one is sent, without waiting for the acknowledgements still due:
+// Wait collects them. At most 256 messages sent with the same ack timeout
+// await their acknowledgement at a time, whichever batch they belong to:
+// Send waits for room. Sending the next batch before waiting for this one
+// keeps the server busy; the messages of successive Sends reach the stream
+// in order.
+//
+// Messages fail as described for PublishBatch; ackTimeout counts from each
+// message's sending, whenever Wait is called. ctx bounds the sending.
+func (b *Bus) Send(ctx context.Context, msgs []Message, ackTimeout time.Duration) *Acks {
+	a := &Acks{b: b, msgs: msgs, errs: make([]error, len(msgs))}
 	if len(msgs) == 0 {
-		return errs
+		return a
 	}
 	if ackTimeout <= 0 {
 		ackTimeout = DefaultAckTimeout
 	}
-	fail := func(i int, err error) {
-		errs[i] = fmt.Errorf("publish %s (id %q): %w", msgs[i].Subject, msgs[i].ID, err)
-	}
 	if !b.nc.IsConnected() {
 		for i := range msgs {
-			fail(i, ErrNotConnected)
+			a.fail(i, ErrNotConnected)
 		}
-		return errs
+		return a
 	}
+	js, err := b.publisher(ackTimeout)
+	if err != nil {
+		for i := range msgs {
+			a.fail(i, err)
+		}
+		return a
+	}
+	// The stall wait bounds how long a publish waits for room in the window.
+	opts := []jetstream.PublishOpt{jetstream.WithStallWait(ackTimeout)}
+	a.futures = make([]jetstream.PubAckFuture, len(msgs))
+	for i := range msgs {
+		if err := ctx.Err(); err != nil {
+			a.fail(i, err)
+			continue
+		}
+		m := &msgs[i]
+		f, err := js.PublishMsgAsync(&nats.Msg{Subject: m.Subject, Data: m.Data, Header: natsHeader(m)}, opts...)
+		if err != nil {
+			a.fail(i, b.connErr(rejected(err)))
+			continue
+		}
+		a.futures[i] = f
+	}
+	return a
+}
 
-	// A JetStream handle per batch scopes the ack timeout and the pending
-	// acks to this call: CleanupPublisher drops whatever is left.
+// publisher returns the publishing handle for ackTimeout, made on first use and kept for the
+// life of the connection: its window of 256 awaiting messages and its ack timeout are shared
+// by every batch sent with that timeout. (A handle per batch, released after it, leaks a
+// goroutine in nats.go when the release comes before that goroutine has started; a handle kept
+// for good starts one goroutine, which ends when the connection closes.)
+func (b *Bus) publisher(ackTimeout time.Duration) (jetstream.JetStream, error) {
+	b.pubMu.Lock()
+	defer b.pubMu.Unlock()
+	if js, ok := b.pubs[ackTimeout]; ok {
+		return js, nil
+	}
 	js, err := jetstream.New(b.nc,
 		jetstream.WithPublishAsyncMaxPending(maxInFlight),
 		jetstream.WithPublishAsyncTimeout(ackTimeout))
 	if err != nil {
-		for i := range msgs {
-			fail(i, err)
-		}
-		return errs
+		return nil, fmt.Errorf("jetstream publisher: %w", err)
 	}
-	defer js.CleanupPublisher()
-
-	futures := make([]jetstream.PubAckFuture, len(msgs))
-	for i, m := range msgs {
-		if err := ctx.Err(); err != nil {
-			fail(i, err)
-			continue
-		}
-		nm := &nats.Msg{Subject: m.Subject, Data: m.Data, Header: make(nats.Header, len(m.Header)+1)}
-		for k, v := range m.Header {
-			nm.Header[k] = []string{v}
-		}
-		opts := []jetstream.PublishOpt{jetstream.WithStallWait(ackTimeout)}
-		if m.ID != "" {
-			opts = append(opts, jetstream.WithMsgID(m.ID))
-		}
-		f, err := js.PublishMsgAsync(nm, opts...)
-		if err != nil {
-			fail(i, b.connErr(rejected(err)))
-			continue
-		}
-		futures[i] = f
+	if b.pubs == nil {
+		b.pubs = make(map[time.Duration]jetstream.JetStream)
 	}
+	b.pubs[ackTimeout] = js
+	return js, nil
+}
 
-	for i, f := range futures {
-		if f == nil {
+func (a *Acks) fail(i int, err error) {
+	a.errs[i] = fmt.Errorf("publish %s (id %q): %w", a.msgs[i].Subject, a.msgs[i].ID, err)
+}
+
+// Wait waits for the acknowledgement of every message sent, at most about
+// the ack timeout after the last one was sent, or until ctx ends, and
+// returns one error per message, in order, as PublishBatch does. Messages
+// still unacknowledged when ctx ends fail with its error.
+func (a *Acks) Wait(ctx context.Context) []error {
+	for i, f := range a.futures {
+		if f == nil || a.errs[i] != nil {
 			continue
 		}
 		select {
@@ -102,16 +150,37 @@ func (b *Bus) PublishBatch(ctx context.Context, msgs []Message, ackTimeout time.
 			// A duplicate ack (PubAck.Duplicate) also means the stream
 			// has the message.
 		case err := <-f.Err():
-			fail(i, b.connErr(rejected(err)))
+			a.fail(i, a.b.connErr(rejected(err)))
 		case <-ctx.Done():
 			select {
 			case <-f.Ok():
 			default:
-				fail(i, ctx.Err())
+				a.fail(i, ctx.Err())
 			}
 		}
 	}
-	return errs
+	a.futures = nil
+	return a.errs
+}
+
+// natsHeader returns m's headers as NATS headers, with Nats-Msg-Id set to m.ID when it is not
+// empty (as jetstream.WithMsgID would), in two allocations.
+func natsHeader(m *Message) nats.Header {
+	n := len(m.Header)
+	if m.ID != "" {
+		n++
+	}
+	h := make(nats.Header, n)
+	vals := make([]string, 0, n)
+	for k, v := range m.Header {
+		vals = append(vals, v)
+		h[k] = vals[len(vals)-1 : len(vals) : len(vals)]
+	}
+	if m.ID != "" {
+		vals = append(vals, m.ID)
+		h[jetstream.MsgIDHeader] = vals[len(vals)-1 : len(vals) : len(vals)]
+	}
+	return h
 }
 
 // ErrRejected marks a message that can never be published as it is (larger than the server's
@@ -133,12 +202,8 @@ func (b *Bus) MaxPayload() int64 { return b.nc.MaxPayload() }
 // PublishBatch), at most DefaultAckTimeout or until ctx's deadline,
 // whichever comes first.
 func (b *Bus) Publish(ctx context.Context, m Message) error {
-	timeout := DefaultAckTimeout
-	if d, ok := ctx.Deadline(); ok {
-		timeout = min(timeout, time.Until(d))
-		if timeout <= 0 {
-			return fmt.Errorf("publish %s (id %q): %w", m.Subject, m.ID, context.DeadlineExceeded)
-		}
+	if d, ok := ctx.Deadline(); ok && time.Until(d) <= 0 {
+		return fmt.Errorf("publish %s (id %q): %w", m.Subject, m.ID, context.DeadlineExceeded)
 	}
-	return b.PublishBatch(ctx, []Message{m}, timeout)[0]
+	return b.PublishBatch(ctx, []Message{m}, DefaultAckTimeout)[0]
 }

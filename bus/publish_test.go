@@ -3,9 +3,15 @@ package bus
 import (
 	"context"
 	"errors"
+	"fmt"
+	"maps"
+	"runtime"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -151,5 +157,118 @@ func TestPublishRejectsOversizedMessage(t *testing.T) {
 	}
 	if !errors.Is(errs[1], ErrRejected) {
 		t.Errorf("oversized message: got %v, want ErrRejected", errs[1])
+	}
+}
+
+// TestSendBeforeWait: a batch sent while the one before it awaits its acknowledgements lands
+// after it in the stream, and both are acknowledged.
+func TestSendBeforeWait(t *testing.T) {
+	b := newBus(t)
+	first := messages("articles.new.ar.x", "first", 600) // more than one window
+	second := messages("articles.new.ar.x", "second", 600)
+	a1 := b.Send(t.Context(), first, 5*time.Second)
+	a2 := b.Send(t.Context(), second, 5*time.Second)
+	for name, a := range map[string]*Acks{"first": a1, "second": a2} {
+		for i, err := range a.Wait(t.Context()) {
+			if err != nil {
+				t.Fatalf("%s batch, message %d: got %v, want nil", name, i, err)
+			}
+		}
+	}
+	s, err := b.js.Stream(t.Context(), testStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range append(first, second...) {
+		got, err := s.GetMsg(t.Context(), uint64(i+1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id := got.Header.Get(jetstream.MsgIDHeader); id != want.ID {
+			t.Fatalf("stream message %d: got id %s, want %s", i+1, id, want.ID)
+		}
+	}
+}
+
+// TestPublishBatchKeepsOneHandle: batches sent with one ack timeout share one publishing
+// handle, so that publishing does not start (nor leak) a goroutine per batch; the handle's
+// goroutine ends with the connection.
+func TestPublishBatchKeepsOneHandle(t *testing.T) {
+	waitFor(t, 5*time.Second, "the connections of earlier tests to close", func() bool { return ackResetters() == 0 })
+	b := newBus(t)
+	mustPublish(t, b, messages("articles.new.ar.x", "warm", 1))
+	before := runtime.NumGoroutine()
+	for i := range 200 {
+		mustPublish(t, b, messages("articles.new.ar.x", fmt.Sprintf("b%d", i), 3))
+	}
+	if n := len(b.pubs); n != 1 {
+		t.Errorf("got %d publishing handles after 200 batches with one ack timeout, want 1", n)
+	}
+	time.Sleep(50 * time.Millisecond) // let anything started by the batches run
+	if after := runtime.NumGoroutine(); after > before+2 {
+		t.Errorf("got %d goroutines after 200 batches, %d before, want no growth", after, before)
+	}
+	if n := ackResetters(); n != 1 {
+		t.Errorf("got %d nats.go ack-reset goroutines while connected, want 1", n)
+	}
+	b.Close()
+	waitFor(t, 5*time.Second, "the ack-reset goroutine to end with the connection", func() bool {
+		return ackResetters() == 0
+	})
+}
+
+// ackResetters counts the goroutines running nats.go's resetPendingAcksOnReconnect, one per
+// publishing handle in use.
+func ackResetters() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return strings.Count(string(buf[:n]), "resetPendingAcksOnReconnect")
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
+
+func TestNATSHeader(t *testing.T) {
+	tests := []struct {
+		name string
+		m    Message
+		want nats.Header
+	}{
+		{name: "none", m: Message{}, want: nats.Header{}},
+		{name: "id only", m: Message{ID: "a"}, want: nats.Header{jetstream.MsgIDHeader: {"a"}}},
+		{
+			name: "headers and id",
+			m:    Message{ID: "a", Header: map[string]string{"Content-Type": "application/json", "ce-id": "a"}},
+			want: nats.Header{jetstream.MsgIDHeader: {"a"}, "Content-Type": {"application/json"}, "ce-id": {"a"}},
+		},
+		{
+			name: "the id wins over a Nats-Msg-Id header",
+			m:    Message{ID: "a", Header: map[string]string{jetstream.MsgIDHeader: "b"}},
+			want: nats.Header{jetstream.MsgIDHeader: {"a"}},
+		},
+		{
+			name: "a Nats-Msg-Id header without an id is sent as given",
+			m:    Message{Header: map[string]string{jetstream.MsgIDHeader: "b"}},
+			want: nats.Header{jetstream.MsgIDHeader: {"b"}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := natsHeader(&tt.m)
+			if !maps.EqualFunc(got, tt.want, slices.Equal) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+			// Adding a value to one header must not change another.
+			for k := range got {
+				got.Add(k, "more")
+			}
+			for k, v := range got {
+				if len(v) != 2 {
+					t.Errorf("header %s has %d values after one Add, want 2: %v", k, len(v), got)
+				}
+			}
+		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -30,9 +31,10 @@ type Outbox interface {
 // Publisher sends messages to JetStream and reports each one's acknowledgement. The bus
 // implements it.
 type Publisher interface {
-	// PublishBatch publishes msgs and returns one error per message: nil when the stream
+	// Send hands msgs to NATS, a bounded number awaiting acknowledgement at a time, and returns
+	// once the last is sent. Its Acks' Wait returns one error per message: nil when the stream
 	// acknowledged it (a duplicate acknowledgement included).
-	PublishBatch(ctx context.Context, msgs []bus.Message, ackTimeout time.Duration) []error
+	Send(ctx context.Context, msgs []bus.Message, ackTimeout time.Duration) *bus.Acks
 	// Connected reports whether the connection to NATS is up.
 	Connected() bool
 }
@@ -64,6 +66,9 @@ type Relay struct {
 	failingSince atomic.Int64
 	lastErr      atomic.Pointer[error]
 	lastPrune    atomic.Int64 // unix nanoseconds of the last prune
+
+	flushMu  sync.Mutex
+	flushEnd chan struct{} // closed, and replaced, when a flush ends; guarded by flushMu
 }
 
 // keepSent is how long an acknowledged message stays in the outbox before it is deleted: long
@@ -80,6 +85,7 @@ func NewRelay(outbox Outbox, pub Publisher, log *slog.Logger, m *Metrics) *Relay
 		batch:      256,
 		ackTimeout: 10 * time.Second,
 		wake:       make(chan struct{}, 1),
+		flushEnd:   make(chan struct{}),
 	}
 }
 
@@ -192,32 +198,128 @@ func (r *Relay) Flush(ctx context.Context) error {
 	}
 }
 
-// flush publishes one batch of pending rows and returns how many were acknowledged.
+// readAhead is how many batches of rows the relay reads ahead of the one being published.
+const readAhead = 1
+
+// flush publishes the pending rows, oldest first, until none is left, ctx ends, a publish fails,
+// or recording what was acknowledged fails. It returns how many rows it marked sent, and wakes
+// WaitDrained when it ends.
+//
+// Three things overlap. A reader goroutine fetches the next batch of rows (those after the last
+// one read, so nothing is read twice) while the current one is published. Each batch is sent
+// before the acknowledgements of the batch before it are collected, so that the server always
+// has messages to store (the bus keeps at most 256 awaiting acknowledgement). A marker goroutine
+// records the acknowledged rows of a batch while the next ones are published. Batches are sent
+// in sequence order on one connection, so the stream keeps the outbox's order; a row is marked
+// sent only after its PubAck. A batch with failures ends the flush once it, and the batch sent
+// after it, are settled: the failed rows and those not sent stay pending.
 func (r *Relay) flush(ctx context.Context) (int, error) {
+	defer r.flushEnded()
+	defer r.updateDepth(ctx)
 	rows, err := r.outbox.Pending(ctx, 0, r.batch)
 	if err != nil {
 		return 0, fmt.Errorf("read outbox: %w", err)
 	}
-	defer r.updateDepth(ctx)
 	if len(rows) == 0 {
 		return 0, nil
 	}
 	if !r.pub.Connected() {
 		return 0, errNotConnected
 	}
+
+	stop := make(chan struct{})
+	batches := make(chan []store.Message, readAhead)
+	var readErr error // set before batches is closed
+	go func() {
+		defer close(batches)
+		readErr = r.read(ctx, rows, batches, stop)
+	}()
+
+	m := r.startMarker(ctx)
+	var prev *inFlight
+	var pubErr error
+	for batch := range batches {
+		if m.failed() {
+			break
+		}
+		if !r.pub.Connected() {
+			pubErr = errNotConnected
+			break
+		}
+		cur := r.send(ctx, batch)
+		if prev != nil {
+			pubErr = r.settle(ctx, prev, m)
+		}
+		prev = cur
+		if pubErr != nil {
+			break
+		}
+	}
+	if prev != nil {
+		if err := r.settle(ctx, prev, m); pubErr == nil {
+			pubErr = err
+		}
+	}
+	close(stop)
+	for range batches { // let the reader end
+	}
+	marked, markErr := m.finish()
+	switch {
+	case markErr != nil:
+		return marked, markErr
+	case pubErr != nil:
+		return marked, pubErr
+	case ctx.Err() == nil && readErr != nil:
+		return marked, readErr
+	}
+	return marked, nil
+}
+
+// read sends rows to batches, then the rows after them, a batch at a time, until the outbox has
+// no more or stop is closed.
+func (r *Relay) read(ctx context.Context, rows []store.Message, batches chan<- []store.Message, stop <-chan struct{}) error {
+	for len(rows) > 0 {
+		select {
+		case batches <- rows:
+		case <-stop:
+			return nil
+		}
+		var err error
+		if rows, err = r.outbox.Pending(ctx, rows[len(rows)-1].Seq, r.batch); err != nil {
+			return fmt.Errorf("read outbox: %w", err)
+		}
+	}
+	return nil
+}
+
+// inFlight is a batch of rows sent and awaiting acknowledgement.
+type inFlight struct {
+	rows []store.Message
+	acks *bus.Acks
+}
+
+// send sends a batch of rows.
+func (r *Relay) send(ctx context.Context, rows []store.Message) *inFlight {
 	msgs := make([]bus.Message, len(rows))
 	for i, row := range rows {
 		msgs[i] = bus.Message{Subject: row.Subject, ID: row.MsgID, Header: row.Header, Data: row.Data}
 	}
-	errs := r.pub.PublishBatch(ctx, msgs, r.ackTimeout)
-	var sent, failed []int64
+	return &inFlight{rows: rows, acks: r.pub.Send(ctx, msgs, r.ackTimeout)}
+}
+
+// settle waits for the acknowledgements of a batch and hands the acknowledged rows to the
+// marker. Rows the server rejects for good are handed over too: keeping them would block the
+// outbox forever. The failed ones have their attempt recorded, and make settle return an error.
+func (r *Relay) settle(ctx context.Context, b *inFlight, m *marker) error {
+	rows, errs := b.rows, b.acks.Wait(ctx)
+	sent := make([]int64, 0, len(rows))
+	var failed []int64
 	var firstErr error
 	for i, e := range errs {
 		switch {
 		case e == nil:
 			sent = append(sent, rows[i].Seq)
 		case errors.Is(e, bus.ErrRejected):
-			// It can never be published as it is; keeping it would block the outbox forever.
 			// The pipeline keeps messages under the payload limit, so this means a bug or a
 			// server configured with a smaller limit: say so loudly.
 			r.log.Error("outbox relay: message rejected by NATS, dropped", "id", rows[i].MsgID,
@@ -232,27 +334,102 @@ func (r *Relay) flush(ctx context.Context) (int, error) {
 		}
 	}
 	if len(sent) > 0 {
+		m.mark(sent)
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	r.metrics.PublishErrors.Add(float64(len(failed)))
+	if err := r.outbox.RecordFailure(context.WithoutCancel(ctx), failed, firstErr.Error()); err != nil {
+		r.log.Warn("outbox relay: record failure", "err", err)
+	}
+	return fmt.Errorf("%d of %d messages not acknowledged: %w", len(failed), len(rows), firstErr)
+}
+
+// marker records acknowledged rows as sent on its own goroutine, so that the next batch is
+// published meanwhile. What queues up while it writes is recorded in one transaction.
+type marker struct {
+	r       *Relay
+	ctx     context.Context
+	seqs    chan []int64
+	stopped chan struct{} // closed when a write fails: further rows are not marked
+	done    chan struct{}
+	marked  int   // read after done
+	err     error // read after done
+}
+
+// markQueue is how many acknowledged batches may wait for the marker before the publisher
+// waits for it.
+const markQueue = 4
+
+func (r *Relay) startMarker(ctx context.Context) *marker {
+	m := &marker{r: r, ctx: ctx, seqs: make(chan []int64, markQueue),
+		stopped: make(chan struct{}), done: make(chan struct{})}
+	go m.run()
+	return m
+}
+
+// mark queues acknowledged rows to be marked sent.
+func (m *marker) mark(seqs []int64) { m.seqs <- seqs }
+
+// failed reports whether marking has failed: publishing more would be wasted.
+func (m *marker) failed() bool {
+	select {
+	case <-m.stopped:
+		return true
+	default:
+		return false
+	}
+}
+
+// finish waits until everything queued is recorded and returns how many rows were marked sent
+// and the write error, if any.
+func (m *marker) finish() (int, error) {
+	close(m.seqs)
+	<-m.done
+	return m.marked, m.err
+}
+
+func (m *marker) run() {
+	defer close(m.done)
+	r := m.r
+	lastDepth := time.Now()
+	for seqs := range m.seqs {
+		if m.err != nil {
+			continue // drain: these rows stay pending and are published again
+		}
+	more:
+		for {
+			select {
+			case s, ok := <-m.seqs:
+				if !ok {
+					break more
+				}
+				seqs = append(seqs, s...)
+			default:
+				break more
+			}
+		}
 		// A context that ended must not stop the bookkeeping of what JetStream already has.
-		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		err := r.outbox.MarkSent(mctx, sent, time.Now())
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(m.ctx), 10*time.Second)
+		err := r.outbox.MarkSent(ctx, seqs, time.Now())
 		cancel()
 		if err != nil {
 			// The rows stay pending and are published again; the message ids make that harmless.
 			r.metrics.StoreErrors.Inc()
-			return 0, fmt.Errorf("mark %d messages sent: %w", len(sent), err)
+			m.err = fmt.Errorf("mark %d messages sent: %w", len(seqs), err)
+			close(m.stopped)
+			continue
 		}
-		r.published.Add(int64(len(sent)))
-		r.metrics.Published.Add(float64(len(sent)))
-		r.prune(ctx)
-	}
-	if len(failed) > 0 {
-		r.metrics.PublishErrors.Add(float64(len(failed)))
-		if err := r.outbox.RecordFailure(context.WithoutCancel(ctx), failed, firstErr.Error()); err != nil {
-			r.log.Warn("outbox relay: record failure", "err", err)
+		m.marked += len(seqs)
+		r.published.Add(int64(len(seqs)))
+		r.metrics.Published.Add(float64(len(seqs)))
+		r.prune(m.ctx)
+		if time.Since(lastDepth) >= time.Second { // a long flush keeps the gauge current
+			r.updateDepth(m.ctx)
+			lastDepth = time.Now()
 		}
-		return len(sent), fmt.Errorf("%d of %d messages not acknowledged: %w", len(failed), len(rows), firstErr)
 	}
-	return len(sent), nil
 }
 
 // prune deletes messages acknowledged more than keepSent ago, at most once a minute.
@@ -277,10 +454,20 @@ func (r *Relay) updateDepth(ctx context.Context) {
 
 // WaitDrained returns nil once the outbox is empty, or ctx's error when it ends first. With
 // whileConnected it also gives up, returning an error, as soon as NATS is not connected.
+//
+// It looks at the outbox when it is called and then each time a flush of the relay ends (Run
+// flushes whenever rows arrive), so it returns as soon as the flush that empties the outbox is
+// done. With whileConnected it also looks at the connection once a second, so that losing it
+// during a long publish backoff is noticed.
 func (r *Relay) WaitDrained(ctx context.Context, whileConnected bool) error {
-	t := time.NewTicker(50 * time.Millisecond)
-	defer t.Stop()
+	var tick <-chan time.Time
+	if whileConnected {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		tick = t.C
+	}
 	for {
+		flushed := r.nextFlushEnd() // before looking: a flush that ends meanwhile is not missed
 		d, err := r.outbox.OutboxDepth(ctx)
 		if err == nil && d == 0 {
 			r.metrics.OutboxDepth.Set(0)
@@ -293,7 +480,23 @@ func (r *Relay) WaitDrained(ctx context.Context, whileConnected bool) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-t.C:
+		case <-flushed:
+		case <-tick:
 		}
 	}
+}
+
+// nextFlushEnd returns a channel that is closed when the next flush ends.
+func (r *Relay) nextFlushEnd() <-chan struct{} {
+	r.flushMu.Lock()
+	defer r.flushMu.Unlock()
+	return r.flushEnd
+}
+
+// flushEnded wakes those waiting for the end of a flush.
+func (r *Relay) flushEnded() {
+	r.flushMu.Lock()
+	defer r.flushMu.Unlock()
+	close(r.flushEnd)
+	r.flushEnd = make(chan struct{})
 }

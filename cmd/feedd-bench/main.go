@@ -9,9 +9,16 @@
 //
 // It prints the median wall time of each, their ratio, articles per second and peak memory.
 //
+// With -publish it measures JetStream publishing instead (issue 6): the size of the messages
+// feedd makes from those days, then, in turns on one server with the same message size, stream
+// settings and file storage, `nats bench js pub async` (natscli, from PATH or GOPATH/bin),
+// bus.PublishBatch and the outbox relay from a SQLite file. It prints each one's median rate
+// and feedd's ratios to nats bench.
+//
 // Usage:
 //
 //	go run ./cmd/feedd-bench [-feeds 200] [-per-feed 20] [-runs 3] [-concurrency 16] [-json]
+//	go run ./cmd/feedd-bench -publish [-msgs 20000] [-runs 5] [-nats-cli nats] [-nats-url URL] [-json]
 //
 // See docs/BENCHMARKS.md for what is measured and how.
 package main
@@ -45,7 +52,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: feedd-bench [flags]\n\n"+
-			"Times `feedd run --once` against the gofeed parse-only floor on local SaudiNewsNet feeds.\n\n")
+			"Times `feedd run --once` against the gofeed parse-only floor on local SaudiNewsNet feeds;\n"+
+			"with -publish, feedd's JetStream publishing against `nats bench js pub async`.\n\n")
 		fs.PrintDefaults()
 	}
 	o := defaultOptions()
@@ -55,6 +63,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.concurrency, "concurrency", o.concurrency, "fetches at once, for the floor and for feedd (poll.concurrency and poll.per_host)")
 	fs.StringVar(&o.feeddBin, "feedd", "", "a feedd `binary` to run instead of building ./cmd/feedd")
 	fs.StringVar(&o.perfOut, "perf", "", "after the measured runs, run feedd once more under perf record -g, writing this `file` (not counted in the figures)")
+	publish := fs.Bool("publish", false, "measure JetStream publishing (nats bench js pub async, bus.PublishBatch, the outbox relay) instead")
+	msgs := fs.Int("msgs", 20_000, "with -publish: messages per run")
+	natsCLI := fs.String("nats-cli", "", "with -publish: the natscli `binary` (default: nats on PATH, then in $(go env GOPATH)/bin)")
+	natsURL := fs.String("nats-url", "", "with -publish: publish to this NATS `server` instead of one started in this process")
 	asJSON := fs.Bool("json", false, "print the results as JSON")
 	verbose := fs.Bool("v", false, "log each run on stderr")
 	if err := fs.Parse(args); err != nil {
@@ -83,6 +95,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	o.corpusDir = dir
+	if *publish {
+		return runPublish(ctx, publishOptions{corpusDir: dir, feeds: o.feeds, perFeed: o.perFeed, msgs: *msgs,
+			runs: o.runs, natsCLI: *natsCLI, natsURL: *natsURL, log: o.log}, *asJSON, stdout, stderr)
+	}
 	mod, err := moduleDir()
 	if err != nil {
 		fmt.Fprintf(stderr, "feedd-bench: %v\n", err)
