@@ -170,15 +170,22 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		return 0, fmt.Errorf("fingerprint: %w", err)
 	}
 	res, err := tx.ExecContext(ctx, `
-INSERT INTO outbox (msg_id, subject, header, data, created_at) VALUES (?, ?, ?, ?, ?)`,
-		m.MsgID, m.Subject, header, data, createdAt.UnixMilli())
+INSERT INTO outbox (msg_id, subject, header, created_at) VALUES (?, ?, ?, ?)`,
+		m.MsgID, m.Subject, header, createdAt.UnixMilli())
 	if _, ok := isUnique(err); ok {
 		return 0, fmt.Errorf("outbox message id %q already queued: %w", m.MsgID, err)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("outbox: %w", err)
 	}
-	return res.LastInsertId()
+	seq, err := res.LastInsertId()
+	if err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO outbox_body (seq, data) VALUES (?, ?)`, seq, data); err != nil {
+		return 0, fmt.Errorf("outbox body: %w", err)
+	}
+	return seq, nil
 }
 
 // validateInsert checks the fields Insert requires.

@@ -101,6 +101,16 @@ ORDER BY f.at, a.rowid;
 DROP TABLE fingerprints;
 ALTER TABLE fingerprints_v4 RENAME TO fingerprints;
 `,
+	// 5: message bodies in a table of their own, so that marking a message sent rewrites a
+	// small row rather than the whole body.
+	`
+CREATE TABLE outbox_body (
+	seq  INTEGER PRIMARY KEY REFERENCES outbox (seq) ON DELETE CASCADE,
+	data BLOB NOT NULL
+) STRICT;
+INSERT INTO outbox_body (seq, data) SELECT seq, data FROM outbox;
+ALTER TABLE outbox DROP COLUMN data;
+`,
 }
 
 // migrate applies the migrations the database lacks, each in its own transaction together with

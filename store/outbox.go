@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -24,10 +25,10 @@ type Message struct {
 // Outbox queries; the sent_at conditions select the partial indexes outbox_unsent and
 // outbox_sent.
 const (
-	queryPending = `SELECT seq, msg_id, subject, header, data, created_at, attempts, last_error
-FROM outbox
-WHERE sent_at IS NULL AND seq > ?
-ORDER BY seq
+	queryPending = `SELECT o.seq, o.msg_id, o.subject, o.header, b.data, o.created_at, o.attempts, o.last_error
+FROM outbox o JOIN outbox_body b ON b.seq = o.seq
+WHERE o.sent_at IS NULL AND o.seq > ?
+ORDER BY o.seq
 LIMIT ?`
 	queryPruneSent = `DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?`
 	queryDepth     = `SELECT count(*) FROM outbox WHERE sent_at IS NULL`
@@ -56,7 +57,7 @@ func (s *Store) Pending(ctx context.Context, afterSeq int64, limit int) ([]Messa
 			return nil, fmt.Errorf("store: pending: %w", classify(err))
 		}
 		if header != "{}" {
-			if err := json.Unmarshal([]byte(header), &m.Header); err != nil {
+			if err := decodeHeader(header, &m.Header); err != nil {
 				return nil, fmt.Errorf("store: pending: message %d header %q: %w", m.Seq, header, err)
 			}
 		}
@@ -146,4 +147,44 @@ func (s *Store) PruneSent(ctx context.Context, before time.Time) (int64, error) 
 			before.UTC().Format(time.RFC3339), classify(err))
 	}
 	return n, nil
+}
+
+// decodeHeader decodes the JSON object encodeHeader wrote: string values, usually without
+// escapes, which it reads without reflection; anything else goes to encoding/json.
+func decodeHeader(s string, h *map[string]string) error {
+	if strings.IndexByte(s, '\\') >= 0 || len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' {
+		return json.Unmarshal([]byte(s), h)
+	}
+	m := make(map[string]string, strings.Count(s, `":"`))
+	rest := s[1 : len(s)-1]
+	for rest != "" {
+		var k, v string
+		var ok bool
+		if k, rest, ok = quoted(rest); !ok || rest == "" || rest[0] != ':' {
+			return json.Unmarshal([]byte(s), h)
+		}
+		if v, rest, ok = quoted(rest[1:]); !ok {
+			return json.Unmarshal([]byte(s), h)
+		}
+		m[k] = v
+		if rest != "" {
+			if rest[0] != ',' {
+				return json.Unmarshal([]byte(s), h)
+			}
+			rest = rest[1:]
+		}
+	}
+	*h = m
+	return nil
+}
+
+func quoted(s string) (string, string, bool) {
+	if s == "" || s[0] != '"' {
+		return "", s, false
+	}
+	end := strings.IndexByte(s[1:], '"')
+	if end < 0 {
+		return "", s, false
+	}
+	return s[1 : 1+end], s[2+end:], true
 }
