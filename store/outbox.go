@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -72,16 +73,50 @@ func (s *Store) Pending(ctx context.Context, afterSeq int64, limit int) ([]Messa
 
 // MarkSent records the messages as sent at the given time, in one transaction; they leave
 // Pending. Sequence numbers that are unknown or already sent are skipped.
+//
+// The relay marks whole batches of consecutive messages, so each run of consecutive sequence
+// numbers is marked by one statement rather than one per message.
 func (s *Store) MarkSent(ctx context.Context, seqs []int64, at time.Time) error {
 	if at.IsZero() {
 		return errors.New("store: mark sent: time is zero")
 	}
-	err := s.eachSeq(ctx, seqs,
-		`UPDATE outbox SET sent_at = ? WHERE seq = ? AND sent_at IS NULL`, at.UnixMilli())
+	if len(seqs) == 0 {
+		return nil
+	}
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx,
+			`UPDATE outbox SET sent_at = ? WHERE seq BETWEEN ? AND ? AND sent_at IS NULL`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, r := range seqRuns(seqs) {
+			if _, err := stmt.ExecContext(ctx, at.UnixMilli(), r[0], r[1]); err != nil {
+				return fmt.Errorf("messages %d to %d: %w", r[0], r[1], err)
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("store: mark sent %d messages: %w", len(seqs), classify(err))
 	}
 	return nil
+}
+
+// seqRuns returns the runs of consecutive numbers in seqs, as [first, last] pairs in ascending
+// order; seqs may be in any order and hold repeats.
+func seqRuns(seqs []int64) [][2]int64 {
+	sorted := slices.Clone(seqs)
+	slices.Sort(sorted)
+	var runs [][2]int64
+	for _, q := range sorted {
+		if n := len(runs); n > 0 && q <= runs[n-1][1]+1 {
+			runs[n-1][1] = max(runs[n-1][1], q)
+			continue
+		}
+		runs = append(runs, [2]int64{q, q})
+	}
+	return runs
 }
 
 // RecordFailure counts a failed publish attempt for each unsent message and keeps errMsg as its

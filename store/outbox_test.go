@@ -2,6 +2,7 @@ package store
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -213,5 +214,25 @@ func TestClosedStoreErrors(t *testing.T) {
 	}
 	if _, err := s.OutboxDepth(t.Context()); err == nil {
 		t.Error("OutboxDepth after Close = nil error, want one")
+	}
+}
+
+func TestSeqRuns(t *testing.T) {
+	tests := []struct {
+		name string
+		seqs []int64
+		want [][2]int64
+	}{
+		{"one", []int64{5}, [][2]int64{{5, 5}}},
+		{"consecutive", []int64{3, 4, 5, 6}, [][2]int64{{3, 6}}},
+		{"gaps and disorder", []int64{9, 1, 2, 7, 3, 8, 12}, [][2]int64{{1, 3}, {7, 9}, {12, 12}}},
+		{"repeats", []int64{4, 4, 5, 5, 7}, [][2]int64{{4, 5}, {7, 7}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := seqRuns(tt.seqs); !slices.Equal(got, tt.want) {
+				t.Errorf("seqRuns(%v) = %v, want %v", tt.seqs, got, tt.want)
+			}
+		})
 	}
 }
