@@ -75,15 +75,15 @@ type Pipeline struct {
 	store   Store
 	relay   *Relay
 	decider *dedupe.Decider
-	keys    *batchKeys
 	asm     *assembler
 	log     *slog.Logger
 	m       *Metrics
 	hosts   *hostLimiter
 
-	// ingestMu serialises decide-then-record, so that two copies of a story fetched at the same
-	// moment are not both published as new. It guards lastPrune too.
+	// ingestMu serialises the duplicate decisions, so that two copies of a story fetched at the
+	// same moment are not both published as new. It guards inflight and lastPrune too.
 	ingestMu  sync.Mutex
+	inflight  *inflight
 	lastPrune time.Time
 }
 
@@ -106,18 +106,18 @@ func New(opts Options, f Fetcher, s Store, relay *Relay) *Pipeline {
 	if opts.Interval <= 0 {
 		opts.Interval = 10 * time.Minute
 	}
-	bk := &batchKeys{store: s}
+	fl := newInflight()
 	return &Pipeline{
-		opts:    opts,
-		fetch:   f,
-		store:   s,
-		relay:   relay,
-		decider: dedupe.NewDecider(keys{bk}, opts.DedupeWindow),
-		keys:    bk,
-		asm:     newAssembler(),
-		log:     opts.Logger,
-		m:       opts.Metrics,
-		hosts:   newHostLimiter(opts.PerHost, opts.HostGap, opts.Clock),
+		opts:     opts,
+		fetch:    f,
+		store:    s,
+		relay:    relay,
+		decider:  dedupe.NewDecider(keys{inflightKeys{s, fl}}, opts.DedupeWindow),
+		inflight: fl,
+		asm:      newAssembler(),
+		log:      opts.Logger,
+		m:        opts.Metrics,
+		hosts:    newHostLimiter(opts.PerHost, opts.HostGap, opts.Clock),
 	}
 }
 
@@ -195,31 +195,6 @@ func (k keys) HasGUID(ctx context.Context, feedID, guid string) (bool, error) {
 func (k keys) FindContent(ctx context.Context, key string, since time.Time) (dedupe.Match, bool, error) {
 	ref, ok, err := k.s.FindContent(ctx, key, since)
 	return dedupe.Match{ID: ref.ID, ClusterID: ref.ClusterID}, ok, err
-}
-
-// batchKeys reads the keys of the duplicate decision from the batch being recorded while there
-// is one, so that a decision sees the articles decided before it in the same poll, and from the
-// store otherwise. batch is set and cleared under ingestMu.
-type batchKeys struct {
-	store KeyStore
-	batch *store.Batch
-}
-
-func (k *batchKeys) current() KeyStore {
-	if k.batch != nil {
-		return k.batch
-	}
-	return k.store
-}
-
-func (k *batchKeys) HasURL(ctx context.Context, u string) (bool, error) {
-	return k.current().HasURL(ctx, u)
-}
-func (k *batchKeys) HasGUID(ctx context.Context, feedID, guid string) (bool, error) {
-	return k.current().HasGUID(ctx, feedID, guid)
-}
-func (k *batchKeys) FindContent(ctx context.Context, key string, since time.Time) (store.Ref, bool, error) {
-	return k.current().FindContent(ctx, key, since)
 }
 
 // Counts tallies what polls did. The JSON names are those of the `feedd run --once` summary.
@@ -414,28 +389,45 @@ func (p *Pipeline) saveState(ctx context.Context, st *store.Feed, next time.Time
 }
 
 // ingest decides and records the entries of one poll in one transaction: either all of them
-// are recorded or, on error, none, and the next poll brings them again. Each decision sees the
-// entries before it, which are recorded in the duplicate index as they are decided and taken out
-// again if the transaction fails.
+// are recorded or, on error, none, and the next poll brings them again.
+//
+// Only the decisions are serialised (under ingestMu); the messages are encoded and the batch
+// written after it is released, while other polls decide. So that their decisions see this
+// poll's articles meanwhile, each article is recorded in the duplicate index as it is decided
+// and its keys are held in p.inflight until the batch commits; if the batch fails, the index
+// forgets them.
 func (p *Pipeline) ingest(ctx context.Context, entries []entry) (Counts, error) {
+	decided, c, err := p.decide(ctx, entries)
+	if err != nil {
+		return Counts{}, err
+	}
+	exists, err := p.write(ctx, decided)
+
 	p.ingestMu.Lock()
-	defer p.ingestMu.Unlock()
-	p.maybePrune(ctx)
-	b, err := p.store.Begin(ctx)
+	var forget []string
+	for i := range decided {
+		p.inflight.remove(&decided[i].rec)
+		if err != nil || exists[i] {
+			forget = append(forget, decided[i].rec.ID)
+		}
+	}
+	p.decider.Forget(forget...)
+	p.ingestMu.Unlock()
 	if err != nil {
 		return Counts{}, err
 	}
-	defer b.Rollback() // after Commit, a no-op
-	p.keys.batch = b
-	defer func() { p.keys.batch = nil }()
-	mark := p.decider.Mark()
-	c, err := p.decideAndInsert(ctx, b, entries)
-	if err == nil {
-		err = b.Commit()
-	}
-	if err != nil {
-		p.decider.Rollback(mark)
-		return Counts{}, err
+
+	for i, d := range decided {
+		switch {
+		case exists[i]:
+			// Same id as an article recorded meanwhile (for example two items without a link
+			// and with the same title and summary): a repeat.
+			c.Repeats++
+		case d.rec.DuplicateOf != "":
+			c.Duplicates++
+		default:
+			c.New++
+		}
 	}
 	p.m.Articles.WithLabelValues("new").Add(float64(c.New))
 	p.m.Articles.WithLabelValues("duplicate").Add(float64(c.Duplicates))
@@ -443,15 +435,38 @@ func (p *Pipeline) ingest(ctx context.Context, entries []entry) (Counts, error) 
 	return c, nil
 }
 
-// decideAndInsert decides each entry and adds the new and duplicate ones to the batch. The
-// caller holds ingestMu and commits or rolls back.
-func (p *Pipeline) decideAndInsert(ctx context.Context, b *store.Batch, entries []entry) (Counts, error) {
-	var c Counts
+// decided is an entry that is new or a duplicate, with the record the store keeps of it.
+type decided struct {
+	e   *entry
+	rec store.Article
+}
+
+// decide makes the duplicate decision for each entry, under ingestMu, and records the new and
+// duplicate ones in the index and in p.inflight. It returns them and counts the repeats.
+func (p *Pipeline) decide(ctx context.Context, entries []entry) (out []decided, c Counts, err error) {
+	p.ingestMu.Lock()
+	defer p.ingestMu.Unlock()
+	p.maybePrune(ctx)
+	defer func() {
+		if err != nil { // take back what this call recorded
+			ids := make([]string, len(out))
+			for i := range out {
+				p.inflight.remove(&out[i].rec)
+				ids[i] = out[i].rec.ID
+			}
+			p.decider.Forget(ids...)
+			out = nil
+		}
+	}()
 	for i := range entries {
 		e := &entries[i]
+		if p.inflight.ids[e.art.ID] { // an item of a batch not yet committed, this one's included
+			c.Repeats++
+			continue
+		}
 		dec, err := p.decider.Decide(ctx, e.doc, e.art.FetchedAt)
 		if err != nil {
-			return c, err
+			return out, c, err
 		}
 		if dec.Verdict == dedupe.Repeat {
 			c.Repeats++
@@ -461,10 +476,6 @@ func (p *Pipeline) decideAndInsert(ctx context.Context, b *store.Batch, entries 
 			e.art.DuplicateOf = dec.DuplicateOf
 			e.art.ClusterID = dec.ClusterID
 			e.art.Similarity = dec.Similarity
-		}
-		data, err := p.encode(&e.art)
-		if err != nil {
-			return c, err
 		}
 		rec := store.Article{
 			ID:           e.art.ID,
@@ -479,30 +490,48 @@ func (p *Pipeline) decideAndInsert(ctx context.Context, b *store.Batch, entries 
 			PublishedAt:  e.art.PublishedAt,
 			FetchedAt:    e.art.FetchedAt,
 		}
-		msg := store.Message{
-			MsgID:     e.art.ID,
-			Subject:   e.art.Subject(),
-			Header:    e.art.Headers(),
+		p.decider.Record(rec.ID, rec.ClusterID, dec)
+		p.inflight.add(&rec)
+		out = append(out, decided{e: e, rec: rec})
+	}
+	return out, c, nil
+}
+
+// write encodes the messages of the decided articles and records them with their messages in
+// one transaction. exists[i] reports an article the store already held under its id.
+func (p *Pipeline) write(ctx context.Context, ds []decided) (exists []bool, err error) {
+	exists = make([]bool, len(ds))
+	if len(ds) == 0 {
+		return exists, nil
+	}
+	msgs := make([]store.Message, len(ds))
+	for i, d := range ds {
+		data, err := p.encode(&d.e.art)
+		if err != nil {
+			return nil, err
+		}
+		msgs[i] = store.Message{
+			MsgID:     d.e.art.ID,
+			Subject:   d.e.art.Subject(),
+			Header:    d.e.art.Headers(),
 			Data:      data,
-			CreatedAt: e.art.FetchedAt,
-		}
-		if _, err := b.Insert(ctx, rec, msg); err != nil {
-			if errors.Is(err, store.ErrExists) {
-				// Same id as an article already recorded (for example two items without a link
-				// and with the same title and summary): a repeat.
-				c.Repeats++
-				continue
-			}
-			return c, err
-		}
-		p.decider.Record(e.art.ID, e.art.ClusterID, dec)
-		if dec.Verdict == dedupe.Duplicate {
-			c.Duplicates++
-		} else {
-			c.New++
+			CreatedAt: d.e.art.FetchedAt,
 		}
 	}
-	return c, nil
+	b, err := p.store.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer b.Rollback() // after Commit, a no-op
+	for i, d := range ds {
+		if _, err := b.Insert(ctx, d.rec, msgs[i]); err != nil {
+			if !errors.Is(err, store.ErrExists) {
+				return nil, err
+			}
+			exists[i] = true
+		}
+	}
+	return exists, b.Commit()
 }
 
 // DefaultMaxMessage keeps a message, with its headers, under NATS's default 1 MiB payload limit.

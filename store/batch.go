@@ -5,12 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 )
 
 // Batch is one write transaction that records many articles: a poll's worth of articles costs
-// one commit instead of one each. Its lookups see the articles it has inserted, so a duplicate
-// decision made inside a Batch sees the articles decided before it in the same batch.
+// one commit instead of one each.
 //
 // Begin a Batch with [Store.Begin] and end it with Commit or Rollback; until then it holds the
 // Store's write slot, so other writers of the Store wait. A Batch is not safe for concurrent use.
@@ -34,21 +32,6 @@ func (s *Store) Begin(ctx context.Context) (*Batch, error) {
 		return nil, fmt.Errorf("store: begin: %w", classify(err))
 	}
 	return &Batch{s: s, tx: tx}, nil
-}
-
-// HasURL is [Store.HasURL], seeing the batch's own inserts.
-func (b *Batch) HasURL(ctx context.Context, canonicalURL string) (bool, error) {
-	return hasURL(ctx, b.tx, canonicalURL)
-}
-
-// HasGUID is [Store.HasGUID], seeing the batch's own inserts.
-func (b *Batch) HasGUID(ctx context.Context, feedID, guid string) (bool, error) {
-	return hasGUID(ctx, b.tx, feedID, guid)
-}
-
-// FindContent is [Store.FindContent], seeing the batch's own inserts.
-func (b *Batch) FindContent(ctx context.Context, key string, since time.Time) (Ref, bool, error) {
-	return findContent(ctx, b.tx, key, since)
 }
 
 // Insert adds the article and its message to the batch, as [Store.Insert] does. An error

@@ -10,10 +10,10 @@ import (
 	"github.com/feedd/feedd/store"
 )
 
-// TestRollbackForgetsWhatWasRecordedAfterTheMark records a story, takes a mark, records a second
-// one as a caller does before its transaction commits, and rolls back: the second story's copy
-// is new again, while the first story's copy is still found.
-func TestRollbackForgetsWhatWasRecordedAfterTheMark(t *testing.T) {
+// TestForgetRemovesAnArticleFromTheIndex records two stories, forgets the second as a caller
+// does when its transaction fails: the second story's copy is new again, while the first
+// story's copy is still found.
+func TestForgetRemovesAnArticleFromTheIndex(t *testing.T) {
 	ctx := t.Context()
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "feedd.db"))
 	if err != nil {
@@ -31,26 +31,26 @@ func TestRollbackForgetsWhatWasRecordedAfterTheMark(t *testing.T) {
 		}
 		return dec
 	}
-	first := decide("spa", "https://spa.example/1", "الصحة تسجل 12 إصابة بكورونا", wire)
-	dd.Record(strings.Repeat("a", 64), "", first)
-
-	m := dd.Mark()
-	second := decide("okaz", "https://okaz.example/1", "مهرجان الطائف", festival)
-	dd.Record(strings.Repeat("b", 64), "", second)
+	first, second := strings.Repeat("a", 64), strings.Repeat("b", 64)
+	dd.Record(first, "", decide("spa", "https://spa.example/1", "الصحة تسجل 12 إصابة بكورونا", wire))
+	dd.Record(second, "", decide("okaz", "https://okaz.example/1", "مهرجان الطائف", festival))
 	if got := decide("alyaum", "https://alyaum.example/2", "انطلاق مهرجان الطائف", "الطائف - واس: "+festival); got.Verdict != dedupe.Duplicate {
-		t.Fatalf("copy of the second story before the rollback: got %v, want duplicate", got.Verdict)
+		t.Fatalf("copy of the second story before Forget: got %v, want duplicate", got.Verdict)
 	}
-	if got := dd.Rollback(m); got != 1 {
-		t.Errorf("Rollback removed %d articles, want 1", got)
+	if got := dd.Forget(second, "not-recorded"); got != 1 {
+		t.Errorf("Forget removed %d articles, want 1", got)
 	}
 	if got := dd.Len(); got != 1 {
-		t.Errorf("Len after rollback = %d, want 1", got)
+		t.Errorf("Len after Forget = %d, want 1", got)
 	}
 	if got := decide("alyaum", "https://alyaum.example/2", "انطلاق مهرجان الطائف", "الطائف - واس: "+festival); got.Verdict != dedupe.New {
-		t.Errorf("copy of the rolled-back story: got %v, want new", got.Verdict)
+		t.Errorf("copy of the forgotten story: got %v, want new", got.Verdict)
 	}
 	got := decide("alyaum", "https://alyaum.example/3", "12 إصابة بكورونا في الرياض", "الرياض - واس: "+wire)
-	if got.Verdict != dedupe.Duplicate || got.DuplicateOf != strings.Repeat("a", 64) {
+	if got.Verdict != dedupe.Duplicate || got.DuplicateOf != first {
 		t.Errorf("copy of the first story: got %v of %q, want duplicate of the first", got.Verdict, got.DuplicateOf)
+	}
+	if got := dd.Forget(second); got != 0 {
+		t.Errorf("Forget of a forgotten article removed %d, want 0", got)
 	}
 }
