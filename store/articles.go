@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Article is the record of one article: the keys that identify a repeat or an exact-content
@@ -217,16 +219,51 @@ func conflict(msg string, a Article) string {
 	}
 }
 
-// encodeHeader stores a header as a JSON object; an empty header is "{}".
+// encodeHeader stores a header as a JSON object with its keys in order; an empty header is "{}".
+// Keys and values that need no escaping in JSON (the usual ids, URLs, types and times) are
+// written as they are, without encoding/json's reflection; others go through encoding/json.
 func encodeHeader(h map[string]string) (string, error) {
 	if len(h) == 0 {
 		return "{}", nil
 	}
-	b, err := json.Marshal(h)
-	if err != nil {
-		return "", err
+	keys := make([]string, 0, len(h))
+	size := 2
+	for k, v := range h {
+		if !plainJSON(k) || !plainJSON(v) {
+			b, err := json.Marshal(h)
+			return string(b), err
+		}
+		keys = append(keys, k)
+		size += len(k) + len(v) + 6
 	}
-	return string(b), nil
+	slices.Sort(keys)
+	var b strings.Builder
+	b.Grow(size)
+	b.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		b.WriteString(k)
+		b.WriteString(`":"`)
+		b.WriteString(h[k])
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return b.String(), nil
+}
+
+// plainJSON reports whether s can stand between quotes in JSON as it is: valid UTF-8 without
+// quotes, backslashes or control characters. (A real U+FFFD is refused with the invalid bytes it
+// stands for: encoding/json takes it.)
+func plainJSON(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == '"' || r == '\\' || r == utf8.RuneError {
+			return false
+		}
+	}
+	return true
 }
 
 // Counts returns the number of recorded articles and of unsent outbox messages.

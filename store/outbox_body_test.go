@@ -128,3 +128,29 @@ func FuzzDecodeHeader(f *testing.F) {
 		}
 	})
 }
+
+// TestEncodeHeaderIsJSON: with or without escapes, the header is a JSON object that encoding/json
+// reads back as the same map.
+func TestEncodeHeaderIsJSON(t *testing.T) {
+	for _, h := range []map[string]string{
+		{"Nats-Msg-Id": "abc", "ce-source": "http://x.example/rss.php?a=1&b=<2>", "ce-type": "feedd.article.new"},
+		{"ar": "#مصراتة", "ce-id": "1f"},
+		{"ar": "مصراتة", "nl": "a\nb", "q": `"`, "bs": `\`, "bad": "\xff", "fffd": "\ufffd"},
+	} {
+		s, err := encodeHeader(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got map[string]string
+		if err := json.Unmarshal([]byte(s), &got); err != nil {
+			t.Fatalf("encodeHeader(%v) = %s, not JSON: %v", h, s, err)
+		}
+		want := maps.Clone(h)
+		if want["bad"] != "" {
+			want["bad"] = "\ufffd" // encoding/json's replacement for invalid UTF-8
+		}
+		if !maps.Equal(got, want) {
+			t.Errorf("encodeHeader(%v) = %s, reads back as %v", h, s, got)
+		}
+	}
+}
