@@ -34,9 +34,11 @@ const (
 //
 // It is one pass over the text; two when forbidden characters are removed first, so that the
 // markup is judged without them (UTF-32 read as UTF-8 has a NUL after every <).
-func repair(text []byte) ([]byte, int) {
+func repair(text []byte) ([]byte, int) { return repairWith(text, false) }
+
+func repairWith(text []byte, bytewise bool) ([]byte, int) {
 	text, removed := stripForbidden(text)
-	r := repairer{text: text, xml: startsWithMarkup(text)}
+	r := repairer{text: text, xml: startsWithMarkup(text), bytewise: bytewise}
 	if r.xml {
 		r.run()
 	}
@@ -113,6 +115,10 @@ type repairer struct {
 	quote    byte // the quote of the attribute value or declaration literal we are in, or 0
 	depth    int  // [ ] nesting inside a declaration
 	tagStart int  // where the tag being scanned starts
+
+	// bytewise turns off skipping ahead to the next byte that matters: a byte at a time is the
+	// reference the skips are tested against.
+	bytewise bool
 }
 
 // replace puts repl in place of text[i:i+n].
@@ -151,6 +157,12 @@ func (r *repairer) step(i int) int {
 	rest := t[i:]
 	switch r.mode {
 	case inText:
+		if j := bytes.IndexAny(rest, "&<"); j != 0 && !r.bytewise { // skip plain text at once
+			if j < 0 {
+				return len(t)
+			}
+			return i + j
+		}
 		switch t[i] {
 		case '&':
 			return r.ampersand(i)
@@ -191,20 +203,44 @@ func (r *repairer) step(i int) int {
 			r.replace(i, 1, "&lt;")
 		}
 	case inCDATA:
-		if bytes.HasPrefix(rest, []byte("]]>")) {
-			r.mode = inText
-			return i + 3
+		if r.bytewise {
+			if bytes.HasPrefix(rest, []byte("]]>")) {
+				r.mode = inText
+				return i + 3
+			}
+			return i + 1
 		}
+		if j := bytes.Index(rest, []byte("]]>")); j >= 0 {
+			r.mode = inText
+			return i + j + 3
+		}
+		return len(t)
 	case inComment:
-		if bytes.HasPrefix(rest, []byte("-->")) {
-			r.mode = inText
-			return i + 3
+		if r.bytewise {
+			if bytes.HasPrefix(rest, []byte("-->")) {
+				r.mode = inText
+				return i + 3
+			}
+			return i + 1
 		}
+		if j := bytes.Index(rest, []byte("-->")); j >= 0 {
+			r.mode = inText
+			return i + j + 3
+		}
+		return len(t)
 	case inPI:
-		if bytes.HasPrefix(rest, []byte("?>")) {
-			r.mode = inText
-			return i + 2
+		if r.bytewise {
+			if bytes.HasPrefix(rest, []byte("?>")) {
+				r.mode = inText
+				return i + 2
+			}
+			return i + 1
 		}
+		if j := bytes.Index(rest, []byte("?>")); j >= 0 {
+			r.mode = inText
+			return i + j + 2
+		}
+		return len(t)
 	case inDecl:
 		switch c := t[i]; {
 		case r.quote != 0:

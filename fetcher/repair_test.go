@@ -3,6 +3,7 @@ package fetcher
 import (
 	"bytes"
 	"html"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -284,10 +285,47 @@ func FuzzRepair(f *testing.F) {
 		if hasForbidden(out) {
 			t.Fatalf("got forbidden characters in %q", out)
 		}
+		// Skipping ahead changes nothing: a byte at a time gives the same.
+		if ref, m := repairWith(in, true); m != n || !bytes.Equal(ref, out) {
+			t.Fatalf("repair of %q: got %q (%d), a byte at a time %q (%d)", in, out, n, ref, m)
+		}
 		// Repairing twice changes nothing more.
 		again, m := repair(out)
 		if m != 0 || !bytes.Equal(again, out) {
 			t.Fatalf("repair is not idempotent: %q → %q (%d) → %q (%d)", in, out, n, again, m)
 		}
 	})
+}
+
+// TestRepairSkipsMatchBytewiseOnCorpus runs every feed of the corpus (the Arabic feeds, the
+// charset samples and the feedparser and gofeed test files) through repair with and without
+// skipping ahead: the results must be the same.
+func TestRepairSkipsMatchBytewiseOnCorpus(t *testing.T) {
+	dir := corpusDir(t)
+	files := 0
+	for _, sub := range []string{"feeds", "encodings", "peer-tests"} {
+		err := filepath.WalkDir(filepath.Join(dir, sub), func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			body, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			in, _ := validUTF8(body)
+			out, n := repair(in)
+			ref, m := repairWith(in, true)
+			if n != m || !bytes.Equal(out, ref) {
+				t.Errorf("%s: %d repairs skipping ahead, %d a byte at a time, and the outputs differ", path, n, m)
+			}
+			files++
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if files < 100 {
+		t.Fatalf("compared %d corpus files, want the corpus's thousands", files)
+	}
 }
