@@ -1,33 +1,47 @@
 package dedupe
 
-// Forget removes from the index the articles with the given ids and returns how many it
-// removed. A caller that records articles before their transaction commits, so that the
-// decisions made meanwhile see them, forgets them when the transaction fails: the index then
-// never holds an article the store does not. The document frequencies keep their words: they
-// are estimates, and a few extra counts change no decision that matters.
+// Forget removes from the index the articles with the given ids, each the newest article
+// recorded under its id, and returns how many it removed. A caller that records articles before
+// their transaction commits, so that the decisions made meanwhile see them, forgets them when
+// the transaction fails: the index then never holds an article the store does not. Pass only
+// ids that Record indexed (a decision with a fingerprint): an id is looked for from the newest
+// article back, and one that was never recorded costs a scan of the whole index.
 //
-// The search runs from the newest article back, where articles just recorded are: Forget is
-// cheap for them and linear in the index for others.
+// When the newest article with an id was pruned already, nothing is removed for it: an older
+// article with the same id is the store's, not the caller's. The document frequencies keep the
+// words of what is forgotten: they are estimates, and a few extra counts change no decision that
+// matters.
 func (dd *Decider) Forget(ids ...string) int {
 	if len(ids) == 0 {
 		return 0
 	}
-	want := make(map[string]bool, len(ids))
+	hexIDs := make(map[[32]byte]bool, len(ids)) // the usual ids, compared decoded
+	odd := make(map[string]bool)
 	for _, id := range ids {
-		want[id] = true
+		var b [32]byte
+		if decodeID(&b, id) {
+			hexIDs[b] = true
+		} else {
+			odd[id] = true
+		}
 	}
 	dd.mu.Lock()
 	defer dd.mu.Unlock()
 	x := dd.idx
 	forgotten := 0
-	for s := x.n - 1; s >= 0 && forgotten < len(want); s-- {
+	for s := x.n - 1; s >= 0 && len(hexIDs)+len(odd) > 0; s-- {
 		e := x.slot(uint32(s))
-		if e.flags&itemDead != 0 {
-			continue
+		found := false
+		if e.flags&itemOddID != 0 {
+			id := x.odd[uint32(s)][0]
+			if found = odd[id]; found {
+				delete(odd, id)
+			}
+		} else if found = hexIDs[e.id]; found {
+			delete(hexIDs, e.id)
 		}
-		if id, _ := x.ids(uint32(s)); want[id] {
+		if found && e.flags&itemDead == 0 {
 			e.flags |= itemDead
-			delete(want, id)
 			forgotten++
 		}
 	}

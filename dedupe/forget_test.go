@@ -37,14 +37,25 @@ func TestForgetRemovesAnArticleFromTheIndex(t *testing.T) {
 	if got := decide("alyaum", "https://alyaum.example/2", "انطلاق مهرجان الطائف", "الطائف - واس: "+festival); got.Verdict != dedupe.Duplicate {
 		t.Fatalf("copy of the second story before Forget: got %v, want duplicate", got.Verdict)
 	}
-	if got := dd.Forget(second, "not-recorded"); got != 1 {
-		t.Errorf("Forget removed %d articles, want 1", got)
+	third := strings.Repeat("c", 64)
+	dd.Record(third, "", decide("okaz", "https://okaz.example/2", "حريق في جدة", strings.Repeat("اندلع حريق في مستودع بجدة وتمكنت فرق الدفاع المدني من السيطرة عليه دون إصابات. ", 5)))
+	if got := dd.Forget(second, third); got != 2 {
+		t.Errorf("Forget of two recorded articles removed %d, want 2", got)
 	}
 	if got := dd.Len(); got != 1 {
 		t.Errorf("Len after Forget = %d, want 1", got)
 	}
 	if got := decide("alyaum", "https://alyaum.example/2", "انطلاق مهرجان الطائف", "الطائف - واس: "+festival); got.Verdict != dedupe.New {
 		t.Errorf("copy of the forgotten story: got %v, want new", got.Verdict)
+	}
+	// The first article recorded again under its id, then forgotten twice: the second Forget
+	// finds the newest one with the id dead and leaves the older one alone.
+	dd.Record(first, "", decide("spa", "https://spa.example/1b", "الصحة تسجل 12 إصابة بكورونا", wire))
+	if got := dd.Forget(first); got != 1 {
+		t.Errorf("Forget of the newer article with the first id removed %d, want 1", got)
+	}
+	if got := dd.Forget(first); got != 0 || dd.Len() != 1 {
+		t.Errorf("second Forget of the first id removed %d, leaving %d articles; want 0 and 1", got, dd.Len())
 	}
 	got := decide("alyaum", "https://alyaum.example/3", "12 إصابة بكورونا في الرياض", "الرياض - واس: "+wire)
 	if got.Verdict != dedupe.Duplicate || got.DuplicateOf != first {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -48,15 +49,15 @@ func storyEntries(t *testing.T, a *assembler, feedID, lead string) []entry {
 }
 
 // TestIngestDecisionsSeeBatchesNotYetWritten holds one poll's batch between its decision and
-// its write while another poll brings a copy of the story: the copy is its duplicate, and both
-// are recorded once the first batch is let go.
+// its write while another poll brings a copy of the story: the copy is its duplicate, it is
+// written after the original, and both are recorded once the first batch is let go.
 func TestIngestDecisionsSeeBatchesNotYetWritten(t *testing.T) {
 	s := openStore(t)
 	held, release := make(chan struct{}), make(chan struct{})
-	first := true
+	var first atomic.Bool
+	first.Store(true)
 	p := New(Options{}, nil, gatedStore{s, func() error {
-		if first {
-			first = false
+		if first.Swap(false) {
 			close(held)
 			<-release
 		}
@@ -65,30 +66,109 @@ func TestIngestDecisionsSeeBatchesNotYetWritten(t *testing.T) {
 	a := newAssembler()
 	spa, okaz := storyEntries(t, a, "spa", ""), storyEntries(t, a, "okaz", "الرياض - واس: ")
 
-	done := make(chan Counts)
-	go func() {
-		c, err := p.ingest(t.Context(), spa)
+	results := make(chan Counts, 2)
+	ingest := func(es []entry) {
+		c, err := p.ingest(t.Context(), es)
 		if err != nil {
 			t.Error(err)
 		}
-		done <- c
-	}()
+		results <- c
+	}
+	go ingest(spa)
 	<-held // spa's article is decided, not written
-	c, err := p.ingest(t.Context(), okaz)
+	go ingest(okaz)
+	waitBatches(t, p, 2) // okaz's is decided too, and waits for spa's
+	close(release)
+	var total Counts
+	for range 2 {
+		total.add(<-results)
+	}
+	if total.New != 1 || total.Duplicates != 1 || okaz[0].art.DuplicateOf != spa[0].art.ID {
+		t.Errorf("got %+v, the copy a duplicate of %q; want 1 new and its copy a duplicate of %s",
+			total, okaz[0].art.DuplicateOf, spa[0].art.ID)
+	}
+	// The original is written, and so published, before its duplicate.
+	msgs, err := s.Pending(t.Context(), 0, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Duplicates != 1 || okaz[0].art.DuplicateOf != spa[0].art.ID {
-		t.Errorf("copy decided while the original was being written: got %+v, duplicate of %q; want a duplicate of %s",
-			c, okaz[0].art.DuplicateOf, spa[0].art.ID)
+	if len(msgs) != 2 || msgs[0].MsgID != spa[0].art.ID || msgs[1].MsgID != okaz[0].art.ID {
+		t.Errorf("outbox order: got %d messages %v, want the original %s then its copy", len(msgs), msgIDs(msgs), spa[0].art.ID)
 	}
+}
+
+// TestIngestBatchDecidedOnAFailedOneFails fails the write of a poll whose article a second poll
+// decided its copy against: the second poll fails too, so that nothing recorded points at an
+// article that was not, and the next polls record the story and its copy as they should.
+func TestIngestBatchDecidedOnAFailedOneFails(t *testing.T) {
+	s := openStore(t)
+	held, release := make(chan struct{}), make(chan struct{})
+	var first atomic.Bool
+	first.Store(true)
+	p := New(Options{}, nil, gatedStore{s, func() error {
+		if first.Swap(false) {
+			close(held)
+			<-release
+			return errors.New("disk on fire")
+		}
+		return nil
+	}}, nil)
+	a := newAssembler()
+	spa, okaz := storyEntries(t, a, "spa", ""), storyEntries(t, a, "okaz", "الرياض - واس: ")
+	errs := make(chan error, 2)
+	go func() { _, err := p.ingest(t.Context(), spa); errs <- err }()
+	<-held
+	go func() { _, err := p.ingest(t.Context(), okaz); errs <- err }()
+	waitBatches(t, p, 2)
 	close(release)
-	if c := <-done; c.New != 1 {
-		t.Errorf("original: got %+v, want 1 new", c)
+	for range 2 {
+		if err := <-errs; err == nil {
+			t.Error("ingest: got nil, want both polls to fail")
+		}
 	}
-	if n, _ := counts(t, s); n != 2 {
-		t.Errorf("store holds %d articles, want 2", n)
+	if n, _ := counts(t, s); n != 0 {
+		t.Fatalf("store holds %d articles after both writes failed, want 0", n)
 	}
+	if n := p.decider.Len(); n != 0 {
+		t.Errorf("index holds %d articles after both writes failed, want 0", n)
+	}
+	// The next polls, okaz's first this time.
+	okaz, spa = storyEntries(t, a, "okaz", "الرياض - واس: "), storyEntries(t, a, "spa", "")
+	c1, err1 := p.ingest(t.Context(), okaz)
+	c2, err2 := p.ingest(t.Context(), spa)
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	if c1.New != 1 || c2.Duplicates != 1 || spa[0].art.DuplicateOf != okaz[0].art.ID {
+		t.Errorf("next polls: got %+v and %+v, spa a duplicate of %q; want okaz new and spa its duplicate",
+			c1, c2, spa[0].art.DuplicateOf)
+	}
+}
+
+// waitBatches waits until n batches are decided and not yet written.
+func waitBatches(t *testing.T, p *Pipeline, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		p.ingestMu.Lock()
+		got := len(p.batches)
+		p.ingestMu.Unlock()
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d batches in flight, want %d", got, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func msgIDs(msgs []store.Message) []string {
+	ids := make([]string, len(msgs))
+	for i, m := range msgs {
+		ids[i] = m.MsgID
+	}
+	return ids
 }
 
 // TestIngestFailedWriteIsForgotten fails a poll's write: nothing is recorded, the duplicate index

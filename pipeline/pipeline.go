@@ -81,9 +81,10 @@ type Pipeline struct {
 	hosts   *hostLimiter
 
 	// ingestMu serialises the duplicate decisions, so that two copies of a story fetched at the
-	// same moment are not both published as new. It guards inflight and lastPrune too.
+	// same moment are not both published as new. It guards inflight, batches and lastPrune too.
 	ingestMu  sync.Mutex
 	inflight  *inflight
+	batches   map[*batch]struct{} // the batches decided and not yet done
 	lastPrune time.Time
 }
 
@@ -114,6 +115,7 @@ func New(opts Options, f Fetcher, s Store, relay *Relay) *Pipeline {
 		relay:    relay,
 		decider:  dedupe.NewDecider(keys{inflightKeys{s, fl}}, opts.DedupeWindow),
 		inflight: fl,
+		batches:  map[*batch]struct{}{},
 		asm:      newAssembler(),
 		log:      opts.Logger,
 		m:        opts.Metrics,
@@ -394,24 +396,30 @@ func (p *Pipeline) saveState(ctx context.Context, st *store.Feed, next time.Time
 // Only the decisions are serialised (under ingestMu); the messages are encoded and the batch
 // written after it is released, while other polls decide. So that their decisions see this
 // poll's articles meanwhile, each article is recorded in the duplicate index as it is decided
-// and its keys are held in p.inflight until the batch commits; if the batch fails, the index
-// forgets them.
+// and its keys are held in p.inflight until the batch is written; if the write fails, the index
+// forgets them. A decision may thus rest on a batch not yet written (a duplicate of its article,
+// a repeat of its URL), so each batch waits for the batches in flight when it was decided, and
+// fails if any of them failed: batches are written in the order they were decided, and nothing
+// recorded points at an article that was not.
 func (p *Pipeline) ingest(ctx context.Context, entries []entry) (Counts, error) {
-	decided, c, err := p.decide(ctx, entries)
+	decided, c, b, err := p.decide(ctx, entries)
 	if err != nil {
 		return Counts{}, err
 	}
-	exists, err := p.write(ctx, decided)
+	exists, err := p.write(ctx, b, decided)
 
 	p.ingestMu.Lock()
 	var forget []string
-	for i := range decided {
-		p.inflight.remove(&decided[i].rec)
-		if err != nil || exists[i] {
-			forget = append(forget, decided[i].rec.ID)
+	for i, d := range decided {
+		p.inflight.remove(&d.rec)
+		if d.rec.Fingerprint != nil && (err != nil || exists[i]) { // indexed, and not recorded
+			forget = append(forget, d.rec.ID)
 		}
 	}
 	p.decider.Forget(forget...)
+	b.failed = err != nil
+	delete(p.batches, b)
+	close(b.done)
 	p.ingestMu.Unlock()
 	if err != nil {
 		return Counts{}, err
@@ -435,6 +443,31 @@ func (p *Pipeline) ingest(ctx context.Context, entries []entry) (Counts, error) 
 	return c, nil
 }
 
+// batch is one poll's decisions on their way to the store.
+type batch struct {
+	after  []*batch      // the batches in flight when this one was decided
+	done   chan struct{} // closed once the batch is written or has failed, and cleaned up
+	failed bool          // set before done is closed
+}
+
+// wait waits until the batches this one was decided after are done, and fails if one of them
+// failed: a decision of this batch may rest on an article of theirs.
+func (b *batch) wait(ctx context.Context) error {
+	for _, a := range b.after {
+		select {
+		case <-a.done:
+			if a.failed {
+				return errEarlierBatchFailed
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+var errEarlierBatchFailed = errors.New("a batch decided before this one was not recorded; its articles come again at the next poll")
+
 // decided is an entry that is new or a duplicate, with the record the store keeps of it.
 type decided struct {
 	e   *entry
@@ -442,31 +475,34 @@ type decided struct {
 }
 
 // decide makes the duplicate decision for each entry, under ingestMu, and records the new and
-// duplicate ones in the index and in p.inflight. It returns them and counts the repeats.
-func (p *Pipeline) decide(ctx context.Context, entries []entry) (out []decided, c Counts, err error) {
+// duplicate ones in the index and in p.inflight. It returns them, counts the repeats, and
+// registers the batch they form among those in flight.
+func (p *Pipeline) decide(ctx context.Context, entries []entry) (out []decided, c Counts, b *batch, err error) {
 	p.ingestMu.Lock()
 	defer p.ingestMu.Unlock()
 	p.maybePrune(ctx)
-	defer func() {
-		if err != nil { // take back what this call recorded
-			ids := make([]string, len(out))
-			for i := range out {
-				p.inflight.remove(&out[i].rec)
-				ids[i] = out[i].rec.ID
-			}
-			p.decider.Forget(ids...)
-			out = nil
-		}
-	}()
+	b = &batch{done: make(chan struct{})}
+	for a := range p.batches {
+		b.after = append(b.after, a)
+	}
 	for i := range entries {
 		e := &entries[i]
-		if p.inflight.ids[e.art.ID] { // an item of a batch not yet committed, this one's included
+		if p.inflight.ids[e.art.ID] { // an item of a batch not yet written, this one's included
 			c.Repeats++
 			continue
 		}
 		dec, err := p.decider.Decide(ctx, e.doc, e.art.FetchedAt)
 		if err != nil {
-			return out, c, err
+			// Take back what this call recorded.
+			var ids []string
+			for i := range out {
+				p.inflight.remove(&out[i].rec)
+				if out[i].rec.Fingerprint != nil {
+					ids = append(ids, out[i].rec.ID)
+				}
+			}
+			p.decider.Forget(ids...)
+			return nil, Counts{}, nil, err
 		}
 		if dec.Verdict == dedupe.Repeat {
 			c.Repeats++
@@ -490,20 +526,19 @@ func (p *Pipeline) decide(ctx context.Context, entries []entry) (out []decided, 
 			PublishedAt:  e.art.PublishedAt,
 			FetchedAt:    e.art.FetchedAt,
 		}
-		p.decider.Record(rec.ID, rec.ClusterID, dec)
+		p.decider.Record(rec.ID, rec.ClusterID, dec) // indexes it when it has a fingerprint
 		p.inflight.add(&rec)
 		out = append(out, decided{e: e, rec: rec})
 	}
-	return out, c, nil
+	p.batches[b] = struct{}{}
+	return out, c, b, nil
 }
 
-// write encodes the messages of the decided articles and records them with their messages in
-// one transaction. exists[i] reports an article the store already held under its id.
-func (p *Pipeline) write(ctx context.Context, ds []decided) (exists []bool, err error) {
+// write encodes the messages of the decided articles, waits for the batches decided before
+// them, and records them with their messages in one transaction. exists[i] reports an article
+// the store already held under its id.
+func (p *Pipeline) write(ctx context.Context, b *batch, ds []decided) (exists []bool, err error) {
 	exists = make([]bool, len(ds))
-	if len(ds) == 0 {
-		return exists, nil
-	}
 	msgs := make([]store.Message, len(ds))
 	for i, d := range ds {
 		data, err := p.encode(&d.e.art)
@@ -518,20 +553,26 @@ func (p *Pipeline) write(ctx context.Context, ds []decided) (exists []bool, err 
 			CreatedAt: d.e.art.FetchedAt,
 		}
 	}
-	b, err := p.store.Begin(ctx)
+	if err := b.wait(ctx); err != nil {
+		return nil, err
+	}
+	if len(ds) == 0 {
+		return exists, nil
+	}
+	tx, err := p.store.Begin(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer b.Rollback() // after Commit, a no-op
+	defer tx.Rollback() // after Commit, a no-op
 	for i, d := range ds {
-		if _, err := b.Insert(ctx, d.rec, msgs[i]); err != nil {
+		if _, err := tx.Insert(ctx, d.rec, msgs[i]); err != nil {
 			if !errors.Is(err, store.ErrExists) {
 				return nil, err
 			}
 			exists[i] = true
 		}
 	}
-	return exists, b.Commit()
+	return exists, tx.Commit()
 }
 
 // DefaultMaxMessage keeps a message, with its headers, under NATS's default 1 MiB payload limit.
