@@ -1,6 +1,6 @@
 // Package pipeline runs feedd's work: it schedules polls, fetches feeds with a bounded worker
-// pool and a per-host limit, turns items into articles, asks the duplicate decision, records each
-// article with its outbox row in one transaction, and relays the outbox to JetStream.
+// pool and a per-host limit, turns items into articles, asks the duplicate decision, records a
+// poll's articles with their outbox rows in one transaction, and relays the outbox to JetStream.
 package pipeline
 
 import (
