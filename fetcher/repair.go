@@ -203,44 +203,11 @@ func (r *repairer) step(i int) int {
 			r.replace(i, 1, "&lt;")
 		}
 	case inCDATA:
-		if r.bytewise {
-			if bytes.HasPrefix(rest, []byte("]]>")) {
-				r.mode = inText
-				return i + 3
-			}
-			return i + 1
-		}
-		if j := bytes.Index(rest, []byte("]]>")); j >= 0 {
-			r.mode = inText
-			return i + j + 3
-		}
-		return len(t)
+		return r.skipTo(i, "]]>")
 	case inComment:
-		if r.bytewise {
-			if bytes.HasPrefix(rest, []byte("-->")) {
-				r.mode = inText
-				return i + 3
-			}
-			return i + 1
-		}
-		if j := bytes.Index(rest, []byte("-->")); j >= 0 {
-			r.mode = inText
-			return i + j + 3
-		}
-		return len(t)
+		return r.skipTo(i, "-->")
 	case inPI:
-		if r.bytewise {
-			if bytes.HasPrefix(rest, []byte("?>")) {
-				r.mode = inText
-				return i + 2
-			}
-			return i + 1
-		}
-		if j := bytes.Index(rest, []byte("?>")); j >= 0 {
-			r.mode = inText
-			return i + j + 2
-		}
-		return len(t)
+		return r.skipTo(i, "?>")
 	case inDecl:
 		switch c := t[i]; {
 		case r.quote != 0:
@@ -258,6 +225,25 @@ func (r *repairer) step(i int) int {
 		}
 	}
 	return i + 1
+}
+
+// skipTo goes on past the end marker of the CDATA section, comment or processing instruction
+// at text[i:], back in text mode, or to the end of the text when it has none.
+func (r *repairer) skipTo(i int, end string) int {
+	rest := r.text[i:]
+	if r.bytewise {
+		if bytes.HasPrefix(rest, []byte(end)) {
+			r.mode = inText
+			return i + len(end)
+		}
+		return i + 1
+	}
+	j := bytes.Index(rest, []byte(end))
+	if j < 0 {
+		return len(r.text)
+	}
+	r.mode = inText
+	return i + j + len(end)
 }
 
 // ampersand handles an & in text or an attribute value: an entity reference is kept, a

@@ -62,11 +62,17 @@ func ensureStream(t *testing.T, b *bus.Bus) {
 
 func streamMsgs(t *testing.T, ns *server.Server) uint64 {
 	t.Helper()
+	return openStream(t, ns).CachedInfo().State.Msgs
+}
+
+// openStream opens the ARTICLES stream on its own connection, closed when the test ends.
+func openStream(t *testing.T, ns *server.Server) jetstream.Stream {
+	t.Helper()
 	nc, err := nats.Connect(ns.ClientURL())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer nc.Close()
+	t.Cleanup(nc.Close)
 	js, err := jetstream.New(nc)
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +83,7 @@ func streamMsgs(t *testing.T, ns *server.Server) uint64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return st.CachedInfo().State.Msgs
+	return st
 }
 
 func insertN(t *testing.T, s *store.Store, from, n int) {

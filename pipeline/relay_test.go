@@ -10,28 +10,15 @@ import (
 
 	"github.com/feedd/feedd/store"
 	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
 // streamIDs returns the Nats-Msg-Id of every message in the stream, in stream order.
 func streamIDs(t *testing.T, ns *server.Server) []string {
 	t.Helper()
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStream(t, ns)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	st, err := js.Stream(ctx, "ARTICLES")
-	if err != nil {
-		t.Fatal(err)
-	}
 	info, err := st.Info(ctx)
 	if err != nil {
 		t.Fatal(err)

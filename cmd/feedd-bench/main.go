@@ -115,16 +115,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "feedd-bench: %v\n", err)
 		return 1
 	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(rep); err != nil {
-			fmt.Fprintf(stderr, "feedd-bench: %v\n", err)
-			return 1
-		}
+	return writeReport(rep, *asJSON, stdout, stderr)
+}
+
+// writeReport prints a report as indented JSON or as text for people, and returns the exit
+// status.
+func writeReport(rep interface{ writeText(io.Writer) }, asJSON bool, stdout, stderr io.Writer) int {
+	if !asJSON {
+		rep.writeText(stdout)
 		return 0
 	}
-	rep.writeText(stdout)
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(rep); err != nil {
+		fmt.Fprintf(stderr, "feedd-bench: %v\n", err)
+		return 1
+	}
 	return 0
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -86,18 +85,7 @@ func runPublish(ctx context.Context, o publishOptions, asJSON bool, stdout, stde
 		}
 		return 1
 	}
-	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(rep); err != nil {
-			fmt.Fprintf(stderr, "feedd-bench: %v\n", err)
-			return 1
-		}
-		return 0
-	}
-	rep.writeText(stdout)
-	return 0
+	return writeReport(rep, asJSON, stdout, stderr)
 }
 
 // errNoNatsCLI is returned when natscli cannot be found.
