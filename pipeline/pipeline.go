@@ -418,6 +418,7 @@ func (p *Pipeline) ingest(ctx context.Context, entries []entry) (Counts, error) 
 	}
 	p.decider.Forget(forget...)
 	b.failed = err != nil
+	b.after = nil // done with them: a chain of batches through after would never end
 	delete(p.batches, b)
 	close(b.done)
 	p.ingestMu.Unlock()
