@@ -315,6 +315,7 @@ func (r *Relay) settle(ctx context.Context, b *inFlight, m *marker) error {
 	sent := make([]int64, 0, len(rows))
 	var failed []int64
 	var firstErr error
+	stopped := false
 	for i, e := range errs {
 		switch {
 		case e == nil:
@@ -326,6 +327,9 @@ func (r *Relay) settle(ctx context.Context, b *inFlight, m *marker) error {
 				"subject", rows[i].Subject, "bytes", len(rows[i].Data), "err", e)
 			r.metrics.Rejected.Inc()
 			sent = append(sent, rows[i].Seq)
+		case ctx.Err() != nil && errors.Is(e, ctx.Err()):
+			// Stopping, not failing: the row stays pending as it was, its attempts uncounted.
+			stopped = true
 		default:
 			failed = append(failed, rows[i].Seq)
 			if firstErr == nil {
@@ -337,6 +341,9 @@ func (r *Relay) settle(ctx context.Context, b *inFlight, m *marker) error {
 		m.mark(sent)
 	}
 	if len(failed) == 0 {
+		if stopped {
+			return ctx.Err()
+		}
 		return nil
 	}
 	r.metrics.PublishErrors.Add(float64(len(failed)))

@@ -8,9 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/feedd/feedd/bus"
 	"github.com/feedd/feedd/store"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // streamIDs returns the Nats-Msg-Id of every message in the stream, in stream order.
@@ -137,6 +139,58 @@ func TestRelayFlushStopsAtFailure(t *testing.T) {
 		if want := fmt.Sprintf("%064x", 3*batch+i); p.MsgID != want || p.Attempts != 0 {
 			t.Errorf("pending row %d is %s with %d attempts, want %s never published", i+1, p.MsgID, p.Attempts, want)
 		}
+	}
+}
+
+// cancellingPublisher cancels the relay's context as soon as it has sent a batch: the relay is
+// stopped while acknowledgements are awaited, as at shutdown.
+type cancellingPublisher struct {
+	Publisher
+	cancel context.CancelFunc
+}
+
+func (c cancellingPublisher) Send(ctx context.Context, msgs []bus.Message, ackTimeout time.Duration) *bus.Acks {
+	acks := c.Publisher.Send(ctx, msgs, ackTimeout)
+	c.cancel()
+	return acks
+}
+
+// TestRelayStoppedCountsNoFailure: a relay stopped while it awaits acknowledgements leaves the
+// unacknowledged rows pending as they were, with no publish error counted or recorded: a
+// shutdown is not a failure of the messages.
+func TestRelayStoppedCountsNoFailure(t *testing.T) {
+	ns := startNATS(t, -1, t.TempDir())
+	b := connect(t, ns.ClientURL())
+	ensureStream(t, b)
+	s := openStore(t)
+	insertN(t, s, 0, 200)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	m := NewMetrics(nil)
+	relay := NewRelay(s, cancellingPublisher{b, cancel}, testLogger(t), m)
+	relay.batch = 50
+
+	if _, err := relay.flush(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("flush: got %v, want context.Canceled", err)
+	}
+	if got := testutil.ToFloat64(m.PublishErrors); got != 0 {
+		t.Errorf("publish errors counted: %v, want 0", got)
+	}
+	pending, err := s.Pending(context.Background(), 0, 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pending {
+		if p.Attempts != 0 || p.LastError != "" {
+			t.Errorf("pending row %s: %d attempts, last error %q; want none", p.MsgID, p.Attempts, p.LastError)
+		}
+	}
+	// The next flush publishes the rest, each message once.
+	if err := NewRelay(s, b, testLogger(t), NewMetrics(nil)).Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(streamIDs(t, ns)); got != 200 {
+		t.Errorf("stream holds %d messages, want 200", got)
 	}
 }
 
