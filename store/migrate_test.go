@@ -147,21 +147,7 @@ VALUES (0, 999, 'nosuch', '', '', x'00')`); err == nil || !strings.Contains(err.
 // table, in its key order: no temporary b-tree, no join.
 func TestFingerprintQueryNeedsNoSort(t *testing.T) {
 	s := openTest(t)
-	rows, err := s.db.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+queryFingerprints, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var plan []string
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		plan = append(plan, detail)
-	}
-	got := strings.Join(plan, "; ")
+	got := queryPlan(t, s, queryFingerprints, 0)
 	if want := "SEARCH fingerprints USING PRIMARY KEY (at>?)"; got != want {
 		t.Errorf("got plan %q, want %q", got, want)
 	}

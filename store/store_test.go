@@ -241,6 +241,26 @@ func TestPathWithURICharacters(t *testing.T) {
 	}
 }
 
+// queryPlan returns SQLite's plan for query, its steps joined with "; ".
+func queryPlan(t *testing.T, s *Store, query string, args ...any) string {
+	t.Helper()
+	rows, err := s.db.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	return strings.Join(plan, "; ")
+}
+
 func TestQueriesUseIndexes(t *testing.T) {
 	s := openTest(t)
 	tests := []struct {
@@ -258,22 +278,7 @@ func TestQueriesUseIndexes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rows, err := s.db.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+tt.query, tt.args...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rows.Close()
-			var plan []string
-			for rows.Next() {
-				var id, parent, unused int
-				var detail string
-				if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-					t.Fatal(err)
-				}
-				plan = append(plan, detail)
-			}
-			got := strings.Join(plan, "; ")
-			if !strings.Contains(got, tt.index) || strings.Contains(got, "TEMP B-TREE") {
+			if got := queryPlan(t, s, tt.query, tt.args...); !strings.Contains(got, tt.index) || strings.Contains(got, "TEMP B-TREE") {
 				t.Errorf("got plan %q, want it to use index %s without a temp b-tree", got, tt.index)
 			}
 		})

@@ -95,6 +95,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	o.corpusDir = dir
+	if err := o.validate(); err != nil {
+		fmt.Fprintf(stderr, "feedd-bench: %v\n", err)
+		return 2
+	}
 	if *publish {
 		return runPublish(ctx, publishOptions{corpusDir: dir, feeds: o.feeds, perFeed: o.perFeed, msgs: *msgs,
 			runs: o.runs, natsCLI: *natsCLI, natsURL: *natsURL, log: o.log}, *asJSON, stdout, stderr)
@@ -105,10 +109,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	o.moduleDir = mod
-	if err := o.validate(); err != nil {
-		fmt.Fprintf(stderr, "feedd-bench: %v\n", err)
-		return 2
-	}
 
 	rep, err := bench(ctx, o)
 	if err != nil {

@@ -56,16 +56,11 @@ type publishOptions struct {
 	log       *slog.Logger
 }
 
+// validate checks what is the publish benchmark's own; -feeds, -per-feed and -runs are checked
+// with the other options (options.validate) before it starts.
 func (o publishOptions) validate() error {
-	switch {
-	case o.msgs < 1:
+	if o.msgs < 1 {
 		return fmt.Errorf("-msgs %d: must be at least 1", o.msgs)
-	case o.runs < 1:
-		return fmt.Errorf("-runs %d: must be at least 1", o.runs)
-	case o.feeds < 1:
-		return fmt.Errorf("-feeds %d: must be at least 1", o.feeds)
-	case o.perFeed < 1:
-		return fmt.Errorf("-per-feed %d: must be at least 1", o.perFeed)
 	}
 	return nil
 }
