@@ -309,24 +309,40 @@ func (dd *Decider) Record(id, clusterID string, dec Decision) {
 // then takes no part in near-duplicate decisions); a corrupt one is an error.
 func (dd *Decider) Restore(id, clusterID, feedID string, at time.Time, fp []byte) error {
 	var f fingerprint
-	if err := f.UnmarshalBinary(fp); err != nil {
-		if errors.Is(err, errFingerprintVersion) {
-			return nil
-		}
-		return fmt.Errorf("dedupe: restore article %s: %w", id, err)
+	if ok, err := decodeRestored(&f, id, fp); !ok {
+		return err
 	}
 	if clusterID == "" {
 		clusterID = id
 	}
 	dd.mu.Lock()
 	defer dd.mu.Unlock()
-	// Only the rare words were kept: the document frequencies of the others build up again as
-	// new articles are recorded.
+	dd.countRare(&f)
+	dd.idx.add(id, clusterID, feedID, at, &f)
+	return nil
+}
+
+// decodeRestored decodes the persisted fingerprint of article id into f. It reports false for a
+// fingerprint of another version of the package, which is skipped (the article then takes no
+// part in near-duplicate decisions), and for a corrupt one, with an error.
+func decodeRestored(f *fingerprint, id string, fp []byte) (bool, error) {
+	err := f.UnmarshalBinary(fp)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, errFingerprintVersion):
+		return false, nil
+	}
+	return false, fmt.Errorf("dedupe: restore article %s: %w", id, err)
+}
+
+// countRare adds a restored fingerprint's words to the document frequencies. Only the rare words
+// were kept: the frequencies of the others build up again as new articles are recorded. The
+// caller holds dd.mu.
+func (dd *Decider) countRare(f *fingerprint) {
 	for _, w := range f.rareList() {
 		dd.df.add(uint64(w) << 32)
 	}
-	dd.idx.add(id, clusterID, feedID, at, &f)
-	return nil
 }
 
 // Prune removes from the index the articles older than before (typically now minus the window):

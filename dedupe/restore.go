@@ -1,7 +1,6 @@
 package dedupe
 
 import (
-	"errors"
 	"fmt"
 	"time"
 )
@@ -37,18 +36,13 @@ func (dd *Decider) RestoreAll(load func(restore RestoreFunc) error) error {
 		if done {
 			return fmt.Errorf("dedupe: restore article %s after RestoreAll returned", id)
 		}
-		if err := f.UnmarshalBinary(fp); err != nil {
-			if errors.Is(err, errFingerprintVersion) {
-				return nil
-			}
-			return fmt.Errorf("dedupe: restore article %s: %w", id, err)
+		if ok, err := decodeRestored(&f, id, fp); !ok {
+			return err
 		}
 		if clusterID == "" {
 			clusterID = id
 		}
-		for _, w := range f.rareList() {
-			dd.df.add(uint64(w) << 32)
-		}
+		dd.countRare(&f)
 		dd.idx.push(id, clusterID, feedID, at, &f)
 		return nil
 	})
