@@ -18,16 +18,34 @@ import (
 // (2015-08-01 to -03) make messages of 2,912 (p10), 6,004 (p50) and 14,824 (p90) bytes.
 const benchBodySize = 6004
 
+// fillBatch is how many articles fillOutbox records per transaction: a poll's worth, as the
+// pipeline writes them.
+const fillBatch = 20
+
 // fillOutbox records n articles whose outbox messages are shaped like feedd's: a benchBodySize
-// body, a 64-hex id, the Content-Type and CloudEvents headers.
+// body, a 64-hex id, the Content-Type and CloudEvents headers. It writes them fillBatch to a
+// transaction, as the pipeline does.
 func fillOutbox(tb testing.TB, s *store.Store, n int) {
 	tb.Helper()
 	body := bytes.Repeat([]byte("a"), benchBodySize)
 	prefix := fmt.Sprintf("%x-", time.Now().UnixNano())
 	now := time.Now().UTC()
+	var batch *store.Batch
 	for i := range n {
+		if i%fillBatch == 0 {
+			if batch != nil {
+				if err := batch.Commit(); err != nil {
+					tb.Fatal(err)
+				}
+			}
+			var err error
+			if batch, err = s.Begin(context.Background()); err != nil {
+				tb.Fatal(err)
+			}
+			defer batch.Rollback()
+		}
 		id := fmt.Sprintf("%s%0*x", prefix, 64-len(prefix), i)
-		_, err := s.Insert(context.Background(),
+		_, err := batch.Insert(context.Background(),
 			store.Article{ID: id, FeedID: "bench", CanonicalURL: "https://sabq.example/" + id, FetchedAt: now},
 			store.Message{MsgID: id, Subject: "articles.new.ar.bench", Data: body, CreatedAt: now,
 				Header: map[string]string{
@@ -40,6 +58,11 @@ func fillOutbox(tb testing.TB, s *store.Store, n int) {
 					"ce-time":        now.Format(time.RFC3339),
 				}})
 		if err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if batch != nil {
+		if err := batch.Commit(); err != nil {
 			tb.Fatal(err)
 		}
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"reflect"
 	"slices"
 	"strings"
@@ -234,5 +235,34 @@ func TestSeqRuns(t *testing.T) {
 				t.Errorf("seqRuns(%v) = %v, want %v", tt.seqs, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestPendingBodiesSurviveLaterRows reads many messages with distinct bodies of every size class
+// (empty, in the row, on overflow pages) in one call and checks each body after all are read:
+// Pending keeps the driver's slices rather than copying them, which is only right while the
+// driver never reuses a slice for a later row.
+func TestPendingBodiesSurviveLaterRows(t *testing.T) {
+	s := openTest(t)
+	const n = 300
+	want := make([][]byte, n)
+	for i := range n {
+		a, m := testArticle(i)
+		m.Data = bytes.Repeat([]byte{byte('a' + i%26), byte(i)}, (i*97)%7000)
+		want[i] = m.Data
+		mustInsert(t, s, a, m)
+	}
+	msgs, err := s.Pending(t.Context(), 0, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != n {
+		t.Fatalf("got %d messages, want %d", len(msgs), n)
+	}
+	for i, m := range msgs {
+		if !bytes.Equal(m.Data, want[i]) {
+			t.Errorf("message %d: got a body of %d bytes starting %q, want %d bytes starting %q",
+				i, len(m.Data), m.Data[:min(len(m.Data), 8)], len(want[i]), want[i][:min(len(want[i]), 8)])
+		}
 	}
 }
