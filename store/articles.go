@@ -81,6 +81,10 @@ func hasURL(ctx context.Context, q querier, canonicalURL string) (bool, error) {
 	if canonicalURL == "" {
 		return false, nil
 	}
+	ctx, err := quiet(ctx)
+	if err != nil {
+		return false, fmt.Errorf("store: has url %q: %w", canonicalURL, err)
+	}
 	var ok bool
 	if err := q.QueryRowContext(ctx, queryHasURL, canonicalURL).Scan(&ok); err != nil {
 		return false, fmt.Errorf("store: has url %q: %w", canonicalURL, classify(err))
@@ -91,6 +95,10 @@ func hasURL(ctx context.Context, q querier, canonicalURL string) (bool, error) {
 func hasGUID(ctx context.Context, q querier, feedID, guid string) (bool, error) {
 	if guid == "" {
 		return false, nil
+	}
+	ctx, err := quiet(ctx)
+	if err != nil {
+		return false, fmt.Errorf("store: has guid %q in feed %q: %w", guid, feedID, err)
 	}
 	var ok bool
 	if err := q.QueryRowContext(ctx, queryHasGUID, feedID, guid).Scan(&ok); err != nil {
@@ -103,11 +111,15 @@ func findContent(ctx context.Context, q querier, key string, since time.Time) (R
 	if key == "" {
 		return Ref{}, false, nil
 	}
+	ctx, err := quiet(ctx)
+	if err != nil {
+		return Ref{}, false, fmt.Errorf("store: find content %q: %w", key, err)
+	}
 	var (
 		ref       Ref
 		published sql.NullInt64
 	)
-	err := q.QueryRowContext(ctx, queryFindContent, key, sinceMillis(since)).
+	err = q.QueryRowContext(ctx, queryFindContent, key, sinceMillis(since)).
 		Scan(&ref.ID, &ref.ClusterID, &published)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Ref{}, false, nil
@@ -141,6 +153,10 @@ func (s *Store) Insert(ctx context.Context, a Article, m Message) (seq int64, er
 // the transaction to be rolled back. The caller names the article in the error.
 func insert(ctx context.Context, tx *sql.Tx, a Article, m Message) (int64, error) {
 	if err := validateInsert(a, m); err != nil {
+		return 0, err
+	}
+	ctx, err := quiet(ctx)
+	if err != nil {
 		return 0, err
 	}
 	header, err := encodeHeader(m.Header)

@@ -35,6 +35,10 @@ const feedColumns = `id, url, etag, last_modified, last_poll_at, last_success_at
 
 // Feed returns the state of the feed with the given id, and whether it is recorded.
 func (s *Store) Feed(ctx context.Context, id string) (Feed, bool, error) {
+	ctx, err := quiet(ctx)
+	if err != nil {
+		return Feed{}, false, fmt.Errorf("store: feed %q: %w", id, err)
+	}
 	row := s.db.QueryRowContext(ctx, `SELECT `+feedColumns+` FROM feeds WHERE id = ?`, id)
 	f, err := scanFeed(row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -54,8 +58,12 @@ func (s *Store) PutFeed(ctx context.Context, f Feed) error {
 	case f.URL == "":
 		return fmt.Errorf("store: put feed %q: url is empty", f.ID)
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `
+	qctx, err := quiet(ctx)
+	if err != nil {
+		return fmt.Errorf("store: put feed %q: %w", f.ID, err)
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(qctx, `
 INSERT INTO feeds (`+feedColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET
 	url = excluded.url,

@@ -41,6 +41,10 @@ func (s *Store) Pending(ctx context.Context, afterSeq int64, limit int) ([]Messa
 	if limit <= 0 {
 		return nil, fmt.Errorf("store: pending: limit %d is not positive", limit)
 	}
+	ctx, err := quiet(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: pending: %w", err)
+	}
 	rows, err := s.db.QueryContext(ctx, queryPending, afterSeq, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: pending: %w", classify(err))
@@ -90,15 +94,19 @@ func (s *Store) MarkSent(ctx context.Context, seqs []int64, at time.Time) error 
 	if len(seqs) == 0 {
 		return nil
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx,
+	qctx, err := quiet(ctx)
+	if err != nil {
+		return fmt.Errorf("store: mark sent %d messages: %w", len(seqs), err)
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(qctx,
 			`UPDATE outbox SET sent_at = ? WHERE seq BETWEEN ? AND ? AND sent_at IS NULL`)
 		if err != nil {
 			return err
 		}
 		defer stmt.Close()
 		for _, r := range seqRuns(seqs) {
-			if _, err := stmt.ExecContext(ctx, at.UnixMilli(), r[0], r[1]); err != nil {
+			if _, err := stmt.ExecContext(qctx, at.UnixMilli(), r[0], r[1]); err != nil {
 				return fmt.Errorf("messages %d to %d: %w", r[0], r[1], err)
 			}
 		}
@@ -144,14 +152,18 @@ func (s *Store) eachSeq(ctx context.Context, seqs []int64, query string, arg any
 	if len(seqs) == 0 {
 		return nil
 	}
+	qctx, err := quiet(ctx)
+	if err != nil {
+		return err
+	}
 	return s.write(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, query)
+		stmt, err := tx.PrepareContext(qctx, query)
 		if err != nil {
 			return err
 		}
 		defer stmt.Close()
 		for _, seq := range seqs {
-			if _, err := stmt.ExecContext(ctx, arg, seq); err != nil {
+			if _, err := stmt.ExecContext(qctx, arg, seq); err != nil {
 				return fmt.Errorf("message %d: %w", seq, err)
 			}
 		}
@@ -161,8 +173,12 @@ func (s *Store) eachSeq(ctx context.Context, seqs []int64, query string, arg any
 
 // OutboxDepth returns the number of unsent messages.
 func (s *Store) OutboxDepth(ctx context.Context) (int64, error) {
+	ctx, err := quiet(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("store: outbox depth: %w", err)
+	}
 	var n int64
-	err := s.db.QueryRowContext(ctx, queryDepth).Scan(&n)
+	err = s.db.QueryRowContext(ctx, queryDepth).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("store: outbox depth: %w", classify(err))
 	}

@@ -230,6 +230,19 @@ func (s *Store) write(ctx context.Context, fns ...func(tx *sql.Tx) error) (err e
 	return tx.Commit()
 }
 
+// quiet returns ctx without its cancellation, for one short statement, or ctx's error when it
+// has already ended. go-sqlite3 watches a cancellable context with a goroutine of its own for
+// every statement it executes, and database/sql does the same for every query: on the ingest
+// path that is several goroutines and thread wake-ups per article, which cost more than the
+// statements. The statements run under quiet are short (a busy database makes them wait at most
+// the busy timeout), and each checks ctx before it starts.
+func quiet(ctx context.Context) (context.Context, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return context.WithoutCancel(ctx), nil
+}
+
 // describe names the class of a write error in words, such as "disk full".
 func describe(err error) string {
 	for _, e := range []error{ErrFull, ErrIO, ErrReadOnly, ErrCorrupt, ErrBusy} {

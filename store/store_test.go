@@ -507,3 +507,43 @@ func TestOpenReadOnly(t *testing.T) {
 		t.Error("a read-only store accepted a write")
 	}
 }
+
+// TestEndedContext checks that the statements run without their context's cancellation (see
+// quiet) still refuse to start once it has ended, and say why.
+func TestEndedContext(t *testing.T) {
+	s := openTest(t)
+	a, m := testArticle(0)
+	seq := mustInsert(t, s, a, m)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	batch, err := s.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer batch.Rollback()
+	b, bm := testArticle(1)
+	calls := map[string]func() error{
+		"HasURL":        func() error { _, err := s.HasURL(ctx, a.CanonicalURL); return err },
+		"HasGUID":       func() error { _, err := s.HasGUID(ctx, a.FeedID, a.GUID); return err },
+		"FindContent":   func() error { _, _, err := s.FindContent(ctx, a.ContentKey, time.Time{}); return err },
+		"Batch.Insert":  func() error { _, err := batch.Insert(ctx, b, bm); return err },
+		"Feed":          func() error { _, _, err := s.Feed(ctx, a.FeedID); return err },
+		"PutFeed":       func() error { return s.PutFeed(ctx, Feed{ID: "f", URL: "https://example.com/f.xml"}) },
+		"Pending":       func() error { _, err := s.Pending(ctx, 0, 10); return err },
+		"MarkSent":      func() error { return s.MarkSent(ctx, []int64{seq}, time.Now()) },
+		"RecordFailure": func() error { return s.RecordFailure(ctx, []int64{seq}, "x") },
+		"OutboxDepth":   func() error { _, err := s.OutboxDepth(ctx); return err },
+	}
+	for name, call := range calls {
+		if err := call(); !errors.Is(err, context.Canceled) {
+			t.Errorf("%s with an ended context: got %v, want context.Canceled", name, err)
+		}
+	}
+	// Nothing was written.
+	if n, err := s.OutboxDepth(t.Context()); err != nil || n != 1 {
+		t.Errorf("OutboxDepth = %d, %v; want 1 unsent message", n, err)
+	}
+	if _, ok, err := s.Feed(t.Context(), "f"); err != nil || ok {
+		t.Errorf("Feed(f) = %v, %v; want no feed recorded", ok, err)
+	}
+}
