@@ -1,6 +1,7 @@
 package fetcher
 
 import (
+	"bytes"
 	"encoding/xml"
 	"net/http"
 	"net/url"
@@ -11,6 +12,9 @@ import (
 	"testing"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/feedd/feedd/internal/testfeeds"
+	"github.com/mmcdole/gofeed"
 )
 
 // corpusFeeds are the feeds of corpus/feeds with their item counts (see its MANIFEST.md).
@@ -194,6 +198,39 @@ func BenchmarkParse(b *testing.B) {
 		if len(p.feed.Items) != 15 {
 			b.Fatalf("got %d items, want 15", len(p.feed.Items))
 		}
+	}
+}
+
+// BenchmarkGofeed parses the full-text feeds of a SaudiNewsNet development day (20 articles a
+// feed) with gofeed's default parser and with NewParser, side by side. One op is one feed.
+//
+//	go test -run '^$' -bench Gofeed -count 5 ./fetcher
+func BenchmarkGofeed(b *testing.B) {
+	dir, ok := testfeeds.CorpusDir()
+	if !ok {
+		b.Skip("corpus not found beside the module")
+	}
+	arts, err := testfeeds.SaudiNewsNet(dir, "2015-08-01")
+	if err != nil {
+		b.Fatal(err)
+	}
+	feeds := testfeeds.Split("2015-08-01", arts, 20)
+	for _, bc := range []struct {
+		name string
+		new  func() *gofeed.Parser
+	}{{"gofeed.NewParser", gofeed.NewParser}, {"fetcher.NewParser", NewParser}} {
+		b.Run(bc.name, func(b *testing.B) {
+			i, size := 0, int64(0)
+			for b.Loop() {
+				body := feeds[i%len(feeds)].Body
+				if _, err := bc.new().Parse(bytes.NewReader(body)); err != nil {
+					b.Fatal(err)
+				}
+				size += int64(len(body))
+				i++
+			}
+			b.ReportMetric(float64(size)/float64(i), "bytes/feed")
+		})
 	}
 }
 

@@ -49,12 +49,13 @@ func (a *assembler) assemble(f Feed, parsed *gofeed.Feed, fetchURL string, fetch
 	suffix := siteSuffix(titles)
 	outlet := []string{dedupe.Normalize(f.Name), dedupe.Normalize(parsed.Title)} // once per feed
 
+	src := source{feed: f, base: base, fetchedAt: fetchedAt, htmlImage: parsed.FeedType == "rss"}
 	out := make([]entry, 0, len(parsed.Items))
 	for i, it := range parsed.Items {
 		if it == nil {
 			continue
 		}
-		e := a.item(f, it, base, fetchedAt, stripSuffix(titles[i], suffix, outlet))
+		e := a.item(src, it, stripSuffix(titles[i], suffix, outlet))
 		if e.art.ID == "" {
 			continue
 		}
@@ -63,7 +64,18 @@ func (a *assembler) assemble(f Feed, parsed *gofeed.Feed, fetchURL string, fetch
 	return out
 }
 
-func (a *assembler) item(f Feed, it *gofeed.Item, base *url.URL, fetchedAt time.Time, title string) entry {
+// source is what the items of one fetched feed share.
+type source struct {
+	feed      Feed
+	base      *url.URL // relative links resolve against it
+	fetchedAt time.Time
+	// htmlImage gives an item without an image of its own the first image of its HTML, as
+	// gofeed's RSS translator would (its Atom translator does not): see fetcher.NewParser.
+	htmlImage bool
+}
+
+func (a *assembler) item(src source, it *gofeed.Item, title string) entry {
+	f, base, fetchedAt := src.feed, src.base, src.fetchedAt
 	link := resolve(base, firstNonEmpty(it.Link, firstLink(it.Links)))
 	canonical := ""
 	if link != "" {
@@ -75,11 +87,19 @@ func (a *assembler) item(f Feed, it *gofeed.Item, base *url.URL, fetchedAt time.
 
 	contentHTML := ""
 	contentText := ""
+	var img image // the first image of the content, else of the description
 	if strings.TrimSpace(it.Content) != "" {
 		contentHTML = strings.TrimSpace(a.sanitizer.Sanitize(it.Content))
-		contentText = plainText(it.Content)
+		contentText, img = htmlText(it.Content)
 	}
-	summary := stripBoilerplate(plainText(it.Description))
+	description, descImg := htmlText(it.Description)
+	if !img.found {
+		img = descImg
+	}
+	if !src.htmlImage {
+		img = image{}
+	}
+	summary := stripBoilerplate(description)
 	if summary == "" && contentText != "" {
 		summary = lead(contentText, 300)
 	}
@@ -118,7 +138,7 @@ func (a *assembler) item(f Feed, it *gofeed.Item, base *url.URL, fetchedAt time.
 		ContentHTML:        contentHTML,
 		Authors:            authors(it),
 		Categories:         categories(it),
-		ImageURL:           imageURL(it, base),
+		ImageURL:           imageURL(it, img, base),
 		PublishedAt:        published,
 		PublishedAtGuessed: guessed,
 		PublishedAtRaw:     raw,
@@ -226,11 +246,16 @@ func categories(it *gofeed.Item) []string {
 	return out
 }
 
-// imageURL picks the item's image: its own image element, else the first image enclosure, else
-// Media RSS content or thumbnail.
-func imageURL(it *gofeed.Item, base *url.URL) string {
+// imageURL picks the item's image: its own image element (gofeed's: iTunes image, Media RSS
+// image, image enclosure), else the first image in its HTML, else the first image enclosure,
+// else Media RSS content or thumbnail. gofeed would put the image from the HTML in the item's
+// image element; feedd's parser leaves that to the pipeline (fetcher.NewParser).
+func imageURL(it *gofeed.Item, html image, base *url.URL) string {
 	if it.Image != nil && it.Image.URL != "" {
 		return resolve(base, it.Image.URL)
+	}
+	if html.src != "" {
+		return resolve(base, html.src)
 	}
 	for _, e := range it.Enclosures {
 		if e != nil && e.URL != "" && (strings.HasPrefix(e.Type, "image/") || e.Type == "" && looksLikeImage(e.URL)) {

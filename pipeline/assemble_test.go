@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/feedd/feedd/article"
+	"github.com/feedd/feedd/fetcher"
 	"github.com/mmcdole/gofeed"
 )
 
@@ -22,7 +23,7 @@ func parseCorpusFeed(t *testing.T, name string) *gofeed.Feed {
 		t.Skipf("corpus not available: %v", err)
 	}
 	defer f.Close()
-	parsed, err := gofeed.NewParser().Parse(f)
+	parsed, err := fetcher.NewParser().Parse(f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +105,7 @@ func TestAssembleCorpusFeeds(t *testing.T) {
 
 func parseString(t *testing.T, s string) *gofeed.Feed {
 	t.Helper()
-	f, err := gofeed.NewParser().ParseString(s)
+	f, err := fetcher.NewParser().ParseString(s)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/feedd/feedd/fetcher"
 	"github.com/feedd/feedd/internal/testfeeds"
 	"github.com/feedd/feedd/store"
 	"github.com/mmcdole/gofeed"
@@ -25,7 +26,7 @@ func devFeeds(b *testing.B) ([]Feed, []*gofeed.Feed) {
 		feeds  []Feed
 		parsed []*gofeed.Feed
 	)
-	p := gofeed.NewParser()
+	p := fetcher.NewParser()
 	for _, day := range []string{"2015-08-01", "2015-08-02", "2015-08-03"} {
 		arts, err := testfeeds.SaudiNewsNet(dir, day)
 		if err != nil {

@@ -13,27 +13,54 @@ import (
 // entities decoded, script and style skipped, block elements and <br> turned into line breaks,
 // runs of spaces collapsed, paragraphs separated by one blank line.
 func plainText(s string) string {
+	text, _ := htmlText(s)
+	return text
+}
+
+// image is the first <img> element of a fragment of HTML that has a src attribute.
+type image struct {
+	src   string // the attribute's value, entities decoded; it may be empty
+	found bool
+}
+
+// htmlText returns plainText(s) and the first image of s, found in the same pass. It finds the
+// image gofeed's content image scan finds with a full HTML parse: the first <img> with a src
+// attribute, in document order, outside script, style and the other elements whose content is
+// raw text. Like the parser, it takes <image> for <img> outside SVG and MathML. Where the
+// parser's tree building drops elements (an <img> in a <select> or a <frameset>), the two can
+// differ; feeds do not carry such HTML.
+func htmlText(s string) (string, image) {
 	if s == "" {
-		return ""
+		return "", image{}
 	}
 	if !strings.ContainsAny(s, "<&") {
-		return collapse(s)
+		return collapse(s), image{}
 	}
-	var b strings.Builder
+	var (
+		b   strings.Builder
+		img image
+	)
 	b.Grow(len(s))
 	z := html.NewTokenizer(strings.NewReader(s))
-	skip := 0
+	skip, foreign := 0, 0
 	for {
 		switch z.Next() {
 		case html.ErrorToken:
-			return collapse(b.String())
+			return collapse(b.String()), img
 		case html.TextToken:
 			if skip == 0 {
 				b.Write(z.Text())
 			}
 		case html.StartTagToken, html.SelfClosingTagToken:
-			name, _ := z.TagName()
+			name, hasAttr := z.TagName()
+			if hasAttr && !img.found && (string(name) == "img" || string(name) == "image" && foreign == 0) {
+				img = srcAttr(z)
+			}
 			switch string(name) {
+			case "svg", "math":
+				if z.Token().Type == html.StartTagToken {
+					foreign++
+				}
 			case "script", "style", "noscript", "template", "iframe", "object":
 				if z.Token().Type == html.StartTagToken {
 					skip++
@@ -47,6 +74,10 @@ func plainText(s string) string {
 		case html.EndTagToken:
 			name, _ := z.TagName()
 			switch string(name) {
+			case "svg", "math":
+				if foreign > 0 {
+					foreign--
+				}
 			case "script", "style", "noscript", "template", "iframe", "object":
 				if skip > 0 {
 					skip--
@@ -55,6 +86,19 @@ func plainText(s string) string {
 				"table", "tr", "section", "article", "figure", "figcaption":
 				b.WriteByte('\n')
 			}
+		}
+	}
+}
+
+// srcAttr reads the src attribute of the tag z is on, if it has one.
+func srcAttr(z *html.Tokenizer) image {
+	for {
+		key, val, more := z.TagAttr()
+		if string(key) == "src" {
+			return image{src: string(val), found: true}
+		}
+		if !more {
+			return image{}
 		}
 	}
 }
