@@ -35,8 +35,13 @@ LIMIT ?`
 	queryDepth     = `SELECT count(*) FROM outbox WHERE sent_at IS NULL`
 )
 
+// pendingMaxBytes bounds the bodies one Pending call returns: a page of large messages stops
+// early rather than holding limit of them in memory at once.
+const pendingMaxBytes = 8 << 20
+
 // Pending returns up to limit unsent messages with a sequence number above afterSeq, in
-// sequence order. Page through the outbox by passing the last Seq returned as afterSeq.
+// sequence order. It stops early, after at least one message, once the bodies returned reach
+// 8 MiB. Page through the outbox by passing the last Seq returned as afterSeq.
 func (s *Store) Pending(ctx context.Context, afterSeq int64, limit int) ([]Message, error) {
 	if limit <= 0 {
 		return nil, fmt.Errorf("store: pending: limit %d is not positive", limit)
@@ -50,8 +55,9 @@ func (s *Store) Pending(ctx context.Context, afterSeq int64, limit int) ([]Messa
 		return nil, fmt.Errorf("store: pending: %w", classify(err))
 	}
 	defer rows.Close()
-	msgs := make([]Message, 0, min(limit, 256))
-	for rows.Next() {
+	msgs := make([]Message, 0, min(limit, 512))
+	size := 0
+	for size < pendingMaxBytes && rows.Next() {
 		// The body is scanned as RawBytes, which database/sql hands over without copying it:
 		// go-sqlite3 copies every blob out of SQLite into a slice of its own, made anew for
 		// each row, so the slice stays valid after the next row. Scanning into a []byte
@@ -75,6 +81,7 @@ func (s *Store) Pending(ctx context.Context, afterSeq int64, limit int) ([]Messa
 		m.Data = data
 		m.CreatedAt = time.UnixMilli(created).UTC()
 		msgs = append(msgs, m)
+		size += len(data)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: pending: %w", classify(err))

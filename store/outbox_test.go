@@ -266,3 +266,41 @@ func TestPendingBodiesSurviveLaterRows(t *testing.T) {
 		}
 	}
 }
+
+// TestPendingStopsAtByteBound checks that a page of large messages stops once its bodies reach
+// 8 MiB, always returning at least one, and that paging still reaches every message in order.
+func TestPendingStopsAtByteBound(t *testing.T) {
+	s := openTest(t)
+	sizes := []int{3 << 20, 3 << 20, 3 << 20, 9 << 20, 1, 2}
+	var want []int64
+	for i, n := range sizes {
+		a, m := testArticle(i)
+		m.Data = bytes.Repeat([]byte{byte('a' + i)}, n)
+		want = append(want, mustInsert(t, s, a, m))
+	}
+	var pages [][]int64
+	var after int64
+	for {
+		msgs, err := s.Pending(t.Context(), after, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(msgs) == 0 {
+			break
+		}
+		var page []int64
+		for _, m := range msgs {
+			if i := slices.Index(want, m.Seq); i < 0 || len(m.Data) != sizes[i] {
+				t.Fatalf("message %d: %d bytes, not one of those inserted", m.Seq, len(m.Data))
+			}
+			page = append(page, m.Seq)
+		}
+		pages = append(pages, page)
+		after = msgs[len(msgs)-1].Seq
+	}
+	// 3+3+3 MiB reach the bound at the third; the 9 MiB message makes a page of its own.
+	wantPages := [][]int64{want[0:3], want[3:4], want[4:6]}
+	if !reflect.DeepEqual(pages, wantPages) {
+		t.Errorf("got pages %v, want %v", pages, wantPages)
+	}
+}
