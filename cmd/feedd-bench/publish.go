@@ -455,13 +455,8 @@ func runRelay(ctx context.Context, b *bus.Bus, m store.Message, path string, n i
 		return 0, err
 	}
 	defer s.Close()
-	now := time.Now().UTC()
-	for _, msg := range benchMessages(m, fmt.Sprintf("%x-", now.UnixNano()), n) {
-		a := store.Article{ID: msg.ID, FeedID: "bench", CanonicalURL: "https://bench.example/" + msg.ID, FetchedAt: now}
-		row := store.Message{MsgID: msg.ID, Subject: msg.Subject, Header: msg.Header, Data: msg.Data, CreatedAt: now}
-		if _, err := s.Insert(ctx, a, row); err != nil {
-			return 0, fmt.Errorf("filling the outbox: %w", err)
-		}
+	if err := fillOutbox(ctx, s, m, n); err != nil {
+		return 0, fmt.Errorf("filling the outbox: %w", err)
 	}
 	discard := slog.New(slog.DiscardHandler)
 	relay := pipeline.NewRelay(s, b, discard, pipeline.NewMetrics(nil))
@@ -474,6 +469,34 @@ func runRelay(ctx context.Context, b *bus.Bus, m store.Message, path string, n i
 		return 0, fmt.Errorf("relay published %d messages, want %d", got, n)
 	}
 	return float64(n) / elapsed.Seconds(), nil
+}
+
+// fillOutbox records n messages shaped like m, a poll's worth (20) to a transaction, as the
+// pipeline writes them.
+func fillOutbox(ctx context.Context, s *store.Store, m store.Message, n int) error {
+	const perPoll = 20
+	now := time.Now().UTC()
+	msgs := benchMessages(m, fmt.Sprintf("%x-", now.UnixNano()), n)
+	for len(msgs) > 0 {
+		poll := msgs[:min(perPoll, len(msgs))]
+		msgs = msgs[len(poll):]
+		batch, err := s.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		for _, msg := range poll {
+			a := store.Article{ID: msg.ID, FeedID: "bench", CanonicalURL: "https://bench.example/" + msg.ID, FetchedAt: now}
+			row := store.Message{MsgID: msg.ID, Subject: msg.Subject, Header: msg.Header, Data: msg.Data, CreatedAt: now}
+			if _, err := batch.Insert(ctx, a, row); err != nil {
+				batch.Rollback()
+				return err
+			}
+		}
+		if err := batch.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func purge(ctx context.Context, js jetstream.JetStream) error {
