@@ -15,7 +15,8 @@ import (
 // TestImageMatchesGofeedScan holds the pipeline's image search to gofeed's: for every item of
 // the outlet feeds and of the gofeed and feedparser test corpora, the image URL feedd picks from
 // its own parser's output (no content image scan, the image found in the pipeline's HTML pass)
-// is the one it picked when gofeed scanned the HTML itself.
+// is the one it picked when gofeed scanned the HTML itself. It also holds the assembler's
+// sanitize to bluemonday's Sanitize on every item's content.
 func TestImageMatchesGofeedScan(t *testing.T) {
 	corpus := filepath.Join("..", "..", "shared", "corpus")
 	var files []string
@@ -61,6 +62,9 @@ func TestImageMatchesGofeedScan(t *testing.T) {
 				continue
 			}
 			items++
+			if got, want := a.sanitize(it.Content), a.sanitizer.Sanitize(it.Content); got != want {
+				t.Errorf("%s item %d: sanitize gives %q, bluemonday's Sanitize %q", path, i, got, want)
+			}
 			want := imageURL(scanned.Items[i], image{}, src.base) // gofeed's scan already in Image
 			if e.art.ImageURL != want {
 				t.Errorf("%s item %d: image %q, with gofeed's scan %q", path, i, e.art.ImageURL, want)
