@@ -454,7 +454,13 @@ func runRelay(ctx context.Context, b *bus.Bus, m store.Message, path string, n i
 	if err != nil {
 		return 0, err
 	}
-	defer s.Close()
+	defer func() {
+		s.Close()
+		// Runs must not leave each other 150 MB of files to write back.
+		for _, f := range []string{path, path + "-wal", path + "-shm"} {
+			os.Remove(f)
+		}
+	}()
 	if err := fillOutbox(ctx, s, m, n); err != nil {
 		return 0, fmt.Errorf("filling the outbox: %w", err)
 	}
