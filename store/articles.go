@@ -52,8 +52,8 @@ ORDER BY fetched_at, rowid
 LIMIT 1`
 )
 
-// querier runs a one-row query: a *sql.DB, or the *sql.Tx of a Batch, whose lookups see its own
-// uncommitted inserts.
+// querier runs a one-row query: a *sql.Conn from the pool, or the *sql.Tx of a Batch, whose
+// lookups see its own uncommitted inserts.
 type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
@@ -61,20 +61,35 @@ type querier interface {
 // HasURL reports whether an article with the canonical URL is recorded, from any feed. The
 // empty URL is never recorded.
 func (s *Store) HasURL(ctx context.Context, canonicalURL string) (bool, error) {
-	return hasURL(ctx, s.db, canonicalURL)
+	c, ctx, err := s.conn(ctx)
+	if err != nil {
+		return false, fmt.Errorf("store: has url %q: %w", canonicalURL, err)
+	}
+	defer c.Close()
+	return hasURL(ctx, c, canonicalURL)
 }
 
 // HasGUID reports whether an article with the GUID is recorded for the feed. The empty GUID is
 // never recorded.
 func (s *Store) HasGUID(ctx context.Context, feedID, guid string) (bool, error) {
-	return hasGUID(ctx, s.db, feedID, guid)
+	c, ctx, err := s.conn(ctx)
+	if err != nil {
+		return false, fmt.Errorf("store: has guid %q in feed %q: %w", guid, feedID, err)
+	}
+	defer c.Close()
+	return hasGUID(ctx, c, feedID, guid)
 }
 
 // FindContent returns the first (oldest by fetch time) article with the content key fetched at
 // or after since: the original a duplicate points to. A zero since means no lower bound. The
 // empty key matches nothing.
 func (s *Store) FindContent(ctx context.Context, key string, since time.Time) (Ref, bool, error) {
-	return findContent(ctx, s.db, key, since)
+	c, ctx, err := s.conn(ctx)
+	if err != nil {
+		return Ref{}, false, fmt.Errorf("store: find content %q: %w", key, err)
+	}
+	defer c.Close()
+	return findContent(ctx, c, key, since)
 }
 
 func hasURL(ctx context.Context, q querier, canonicalURL string) (bool, error) {

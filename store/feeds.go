@@ -35,11 +35,12 @@ const feedColumns = `id, url, etag, last_modified, last_poll_at, last_success_at
 
 // Feed returns the state of the feed with the given id, and whether it is recorded.
 func (s *Store) Feed(ctx context.Context, id string) (Feed, bool, error) {
-	ctx, err := quiet(ctx)
+	c, ctx, err := s.conn(ctx)
 	if err != nil {
 		return Feed{}, false, fmt.Errorf("store: feed %q: %w", id, err)
 	}
-	row := s.db.QueryRowContext(ctx, `SELECT `+feedColumns+` FROM feeds WHERE id = ?`, id)
+	defer c.Close()
+	row := c.QueryRowContext(ctx, `SELECT `+feedColumns+` FROM feeds WHERE id = ?`, id)
 	f, err := scanFeed(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Feed{}, false, nil

@@ -46,11 +46,12 @@ func (s *Store) Pending(ctx context.Context, afterSeq int64, limit int) ([]Messa
 	if limit <= 0 {
 		return nil, fmt.Errorf("store: pending: limit %d is not positive", limit)
 	}
-	ctx, err := quiet(ctx)
+	c, ctx, err := s.conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("store: pending: %w", err)
 	}
-	rows, err := s.db.QueryContext(ctx, queryPending, afterSeq, limit)
+	defer c.Close()
+	rows, err := c.QueryContext(ctx, queryPending, afterSeq, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: pending: %w", classify(err))
 	}
@@ -180,12 +181,13 @@ func (s *Store) eachSeq(ctx context.Context, seqs []int64, query string, arg any
 
 // OutboxDepth returns the number of unsent messages.
 func (s *Store) OutboxDepth(ctx context.Context) (int64, error) {
-	ctx, err := quiet(ctx)
+	c, ctx, err := s.conn(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("store: outbox depth: %w", err)
 	}
+	defer c.Close()
 	var n int64
-	err = s.db.QueryRowContext(ctx, queryDepth).Scan(&n)
+	err = c.QueryRowContext(ctx, queryDepth).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("store: outbox depth: %w", classify(err))
 	}

@@ -5,8 +5,8 @@ import (
 	"testing"
 )
 
-// BenchmarkPending reads the outbox as the relay does, 256 messages of 6 KB at a time; one op
-// is one message.
+// BenchmarkPending reads the outbox a page at a time, as the relay does, 256 messages of 6 KB to
+// a page; one op is one message.
 func BenchmarkPending(b *testing.B) {
 	s := openTest(b)
 	const n = 20000

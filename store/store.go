@@ -230,17 +230,33 @@ func (s *Store) write(ctx context.Context, fns ...func(tx *sql.Tx) error) (err e
 	return tx.Commit()
 }
 
-// quiet returns ctx without its cancellation, for one short statement, or ctx's error when it
-// has already ended. go-sqlite3 watches a cancellable context with a goroutine of its own for
-// every statement it executes, and database/sql does the same for every query: on the ingest
+// quiet returns ctx without its cancellation or deadline, for short statements, or ctx's error
+// when it has already ended. go-sqlite3 watches a cancellable context with a goroutine of its own
+// for every statement it executes, and database/sql does the same for every query: on the ingest
 // path that is several goroutines and thread wake-ups per article, which cost more than the
-// statements. The statements run under quiet are short (a busy database makes them wait at most
-// the busy timeout), and each checks ctx before it starts.
+// statements. The statements run under quiet are short (a database locked by another process
+// makes them wait at most the busy timeout), and each checks ctx before it starts. Only the
+// statements run quietly: waiting for a connection (see conn) or for the write slot, and
+// BeginTx, still honour ctx.
 func quiet(ctx context.Context) (context.Context, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	return context.WithoutCancel(ctx), nil
+}
+
+// conn takes a connection from the pool, waiting at most as long as ctx allows, and returns it
+// with quiet(ctx) for the statements run on it. The caller closes the connection.
+func (s *Store) conn(ctx context.Context) (*sql.Conn, context.Context, error) {
+	qctx, err := quiet(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, qctx, nil
 }
 
 // describe names the class of a write error in words, such as "disk full".

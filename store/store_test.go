@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -508,8 +509,10 @@ func TestOpenReadOnly(t *testing.T) {
 	}
 }
 
-// TestEndedContext checks that the statements run without their context's cancellation (see
-// quiet) still refuse to start once it has ended, and say why.
+// TestEndedContext checks that every call whose statements run without their context's
+// cancellation (see quiet) refuses to start once the context has ended, and says why. The reads
+// and Batch.Insert rely on quiet's own check for this; the writes also wait for the write slot
+// under the context, which refuses it too.
 func TestEndedContext(t *testing.T) {
 	s := openTest(t)
 	a, m := testArticle(0)
@@ -545,5 +548,51 @@ func TestEndedContext(t *testing.T) {
 	}
 	if _, ok, err := s.Feed(t.Context(), "f"); err != nil || ok {
 		t.Errorf("Feed(f) = %v, %v; want no feed recorded", ok, err)
+	}
+}
+
+// TestPoolWaitHonoursDeadline holds every connection of the pool and checks that the reads,
+// whose statements run without their context's cancellation (see quiet), still give up waiting
+// for a connection when their context's deadline passes.
+func TestPoolWaitHonoursDeadline(t *testing.T) {
+	s := openTest(t)
+	var held []*sql.Conn
+	release := func() {
+		for _, c := range held {
+			c.Close()
+		}
+		held = nil
+	}
+	defer release()
+	for range maxOpenConns {
+		c, err := s.db.Conn(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+	}
+	// Were a read to wait regardless of its deadline, it would return, without error, once the
+	// connections are let go.
+	timer := time.AfterFunc(10*time.Second, func() {
+		for _, c := range held {
+			c.Close()
+		}
+	})
+	defer timer.Stop()
+	calls := map[string]func(ctx context.Context) error{
+		"HasURL":      func(ctx context.Context) error { _, err := s.HasURL(ctx, "https://example.com/a"); return err },
+		"HasGUID":     func(ctx context.Context) error { _, err := s.HasGUID(ctx, "f", "g"); return err },
+		"FindContent": func(ctx context.Context) error { _, _, err := s.FindContent(ctx, "k", time.Time{}); return err },
+		"Feed":        func(ctx context.Context) error { _, _, err := s.Feed(ctx, "f"); return err },
+		"Pending":     func(ctx context.Context) error { _, err := s.Pending(ctx, 0, 10); return err },
+		"OutboxDepth": func(ctx context.Context) error { _, err := s.OutboxDepth(ctx); return err },
+	}
+	for name, call := range calls {
+		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+		err := call(ctx)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("%s with every connection busy: got %v, want context.DeadlineExceeded", name, err)
+		}
 	}
 }
