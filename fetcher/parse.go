@@ -68,7 +68,7 @@ func parse(body []byte, contentType string, o parseOptions) (parsed, error) {
 // without an image of its own (iTunes image, Media RSS image, image enclosure) does not get one
 // from the first <img> of its HTML. gofeed finds that image with a full HTML parse of every
 // item's content and description, which cost a fifth of gofeed's time on full-text feeds; the
-// pipeline finds the same image in the pass it makes over that HTML anyway.
+// pipeline looks for it in the pass it makes over that HTML anyway.
 func NewParser() *gofeed.Parser {
 	p := gofeed.NewParser()
 	p.RSSTranslator = &gofeed.DefaultRSSTranslator{DisableContentImageScan: true}

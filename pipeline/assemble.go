@@ -262,9 +262,12 @@ func categories(it *gofeed.Item) []string {
 }
 
 // imageURL picks the item's image: its own image element (gofeed's: iTunes image, Media RSS
-// image, image enclosure), else the first image in its HTML, else the first image enclosure,
-// else Media RSS content or thumbnail. gofeed would put the image from the HTML in the item's
-// image element; feedd's parser leaves that to the pipeline (fetcher.NewParser).
+// image, image enclosure), else the first image in its HTML, else the first enclosure that looks
+// like an image, else Media RSS content that looks like an image, or a thumbnail. gofeed would
+// put the image from the HTML in the item's image element; feedd's parser leaves that to the
+// pipeline (fetcher.NewParser). gofeed looked only in <content:encoded> and <description>; the
+// pipeline looks in the content and description gofeed fills in, which come from atom:content,
+// dc:description, itunes:summary or atom:summary when those are missing.
 func imageURL(it *gofeed.Item, html image, base *url.URL) string {
 	if it.Image != nil && it.Image.URL != "" {
 		return resolve(base, it.Image.URL)

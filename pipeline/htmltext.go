@@ -26,9 +26,12 @@ type image struct {
 // htmlText returns plainText(s) and the first image of s, found in the same pass. It finds the
 // image gofeed's content image scan finds with a full HTML parse: the first <img> with a src
 // attribute, in document order, outside script, style and the other elements whose content is
-// raw text. Like the parser, it takes <image> for <img> outside SVG and MathML. Where the
-// parser's tree building drops elements (an <img> in a <select> or a <frameset>), the two can
-// differ; feeds do not carry such HTML.
+// raw text. Like the parser, it takes <image> for <img> outside SVG and MathML, and leaves SVG
+// and MathML at the HTML tags that break out of them. It does not follow the parser everywhere:
+// where tree building drops elements (an <img> in a <select> or a <frameset>), and inside SVG
+// and MathML's HTML integration points (foreignObject, mtext, …) or their style and title
+// elements (markup there, raw text in HTML), the two can differ. Article HTML does not carry
+// such markup.
 func htmlText(s string) (string, image) {
 	if s == "" {
 		return "", image{}
@@ -55,6 +58,9 @@ func htmlText(s string) (string, image) {
 			name, hasAttr := z.TagName()
 			if hasAttr && !img.found && (string(name) == "img" || string(name) == "image" && foreign == 0) {
 				img = srcAttr(z)
+			}
+			if foreign > 0 && breaksOut[string(name)] {
+				foreign = 0
 			}
 			switch string(name) {
 			case "svg", "math":
@@ -88,6 +94,19 @@ func htmlText(s string) (string, image) {
 			}
 		}
 	}
+}
+
+// breaksOut are the start tags that end SVG and MathML content: the HTML parser closes every
+// open foreign element when it meets one (the HTML standard's "in foreign content" rules; <font>
+// breaks out only with some attributes, and is left out).
+var breaksOut = map[string]bool{
+	"b": true, "big": true, "blockquote": true, "body": true, "br": true, "center": true,
+	"code": true, "dd": true, "div": true, "dl": true, "dt": true, "em": true, "embed": true,
+	"h1": true, "h2": true, "h3": true, "h4": true, "h5": true, "h6": true, "head": true,
+	"hr": true, "i": true, "img": true, "li": true, "listing": true, "menu": true, "meta": true,
+	"nobr": true, "ol": true, "p": true, "pre": true, "ruby": true, "s": true, "small": true,
+	"span": true, "strong": true, "strike": true, "sub": true, "sup": true, "table": true,
+	"tt": true, "u": true, "ul": true, "var": true,
 }
 
 // srcAttr reads the src attribute of the tag z is on, if it has one.
