@@ -156,6 +156,21 @@ func TestImageCases(t *testing.T) {
 	}
 }
 
+// assembleOne parses a one-item feed as the fetcher does and assembles its item.
+func assembleOne(t *testing.T, raw string) entry {
+	t.Helper()
+	feed, err := fetcher.NewParser().ParseString(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := Feed{ID: "f", URL: "https://example.com/feed.xml"}
+	es := newAssembler().assemble(f, feed, f.URL, fetchedAt)
+	if len(es) != 1 {
+		t.Fatalf("got %d entries, want 1", len(es))
+	}
+	return es[0]
+}
+
 // TestImageFromFallbackFields covers where feedd's choice differs from gofeed's on purpose:
 // gofeed scans only <content:encoded> and <description>, feedd the item's content and
 // description as gofeed fills them, which come from dc:description, itunes:summary or an Atom
@@ -168,15 +183,7 @@ func TestImageFromFallbackFields(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			raw := strings.Replace(rssItem("", "", ""), "<description><![CDATA[]]></description><content:encoded><![CDATA[]]></content:encoded>", tt.extra, 1)
 			raw = strings.Replace(raw, "<rss ", `<rss xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd" `, 1)
-			feed, err := fetcher.NewParser().ParseString(raw)
-			if err != nil {
-				t.Fatal(err)
-			}
-			es := newAssembler().assemble(Feed{ID: "f", URL: "https://example.com/feed.xml"}, feed, "https://example.com/feed.xml", fetchedAt)
-			if len(es) != 1 {
-				t.Fatalf("got %d entries, want 1", len(es))
-			}
-			if got, want := es[0].art.ImageURL, "https://example.com/dc.jpg"; got != want {
+			if got, want := assembleOne(t, raw).art.ImageURL, "https://example.com/dc.jpg"; got != want {
 				t.Errorf("got image %q, want %q", got, want)
 			}
 		})
@@ -195,15 +202,7 @@ func TestAssembleImageFromHTML(t *testing.T) {
 		{"atom", atom, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			feed, err := fetcher.NewParser().ParseString(tt.raw)
-			if err != nil {
-				t.Fatal(err)
-			}
-			es := newAssembler().assemble(Feed{ID: "f", URL: "https://example.com/feed.xml"}, feed, "https://example.com/feed.xml", fetchedAt)
-			if len(es) != 1 {
-				t.Fatalf("got %d entries, want 1", len(es))
-			}
-			if got := es[0].art.ImageURL; got != tt.want {
+			if got := assembleOne(t, tt.raw).art.ImageURL; got != tt.want {
 				t.Errorf("got image %q, want %q", got, tt.want)
 			}
 		})
