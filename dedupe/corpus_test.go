@@ -1,36 +1,28 @@
 package dedupe
 
 import (
-	"archive/zip"
 	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/feedd/feedd/internal/testfeeds"
 )
 
 // devDays are the SaudiNewsNet days the development set is drawn from. The days 2015-08-08, -09
 // and -10 are held out for evaluation by others: never add them here.
 var devDays = []string{"2015-08-01", "2015-08-02", "2015-08-03"}
 
-// snnArticle is one article of the SaudiNewsNet corpus.
+// snnArticle is one article of the SaudiNewsNet corpus, with its extraction time read as UTC.
 type snnArticle struct {
-	Source        string `json:"source"`
-	URL           string `json:"url"`
-	DateExtracted string `json:"date_extracted"`
-	Title         string `json:"title"`
-	Author        string `json:"author"`
-	Content       string `json:"content"`
-
+	testfeeds.Article
 	at time.Time
 }
 
@@ -47,7 +39,7 @@ func (a *snnArticle) doc() Doc {
 var devCorpus = sync.OnceValues(func() ([]snnArticle, error) {
 	var all []snnArticle
 	for _, day := range devDays {
-		arts, err := readDay(filepath.Join(corpusRoot, "saudinewsnet", day+".zip"))
+		arts, err := readDay(day)
 		if err != nil {
 			return nil, err
 		}
@@ -73,39 +65,19 @@ func loadDevCorpus(tb testing.TB) []snnArticle {
 	return arts
 }
 
-// readDay reads one day's zip (one JSON array) in memory.
-func readDay(path string) ([]snnArticle, error) {
-	zr, err := zip.OpenReader(path)
+// readDay reads one day of the corpus and the extraction time of each article.
+func readDay(day string) ([]snnArticle, error) {
+	raw, err := testfeeds.SaudiNewsNet(corpusRoot, day)
 	if err != nil {
 		return nil, err
 	}
-	defer zr.Close()
-	var out []snnArticle
-	for _, f := range zr.File {
-		if filepath.Ext(f.Name) != ".json" {
-			continue
-		}
-		rc, err := f.Open()
+	out := make([]snnArticle, len(raw))
+	for i, a := range raw {
+		t, err := time.Parse(time.DateTime, a.DateExtracted)
 		if err != nil {
-			return nil, fmt.Errorf("open %s in %s: %w", f.Name, path, err)
+			return nil, fmt.Errorf("%s: article %s: date_extracted: %w", day, a.URL, err)
 		}
-		b, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			return nil, fmt.Errorf("read %s in %s: %w", f.Name, path, err)
-		}
-		var arts []snnArticle
-		if err := json.Unmarshal(b, &arts); err != nil {
-			return nil, fmt.Errorf("decode %s in %s: %w", f.Name, path, err)
-		}
-		for i := range arts {
-			t, err := time.Parse(time.DateTime, arts[i].DateExtracted)
-			if err != nil {
-				return nil, fmt.Errorf("%s: article %s: date_extracted: %w", path, arts[i].URL, err)
-			}
-			arts[i].at = t
-		}
-		out = append(out, arts...)
+		out[i] = snnArticle{Article: a, at: t}
 	}
 	return out, nil
 }
