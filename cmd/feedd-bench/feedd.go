@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/feedd/feedd/internal/testfeeds"
+	"github.com/feedd/feedd/pipeline"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -20,18 +21,12 @@ import (
 // streamName is the stream the generated configuration names (feedd's default).
 const streamName = "ARTICLES"
 
-// onceSummary is the JSON line `feedd run --once` prints.
+// onceSummary is the JSON line `feedd run --once` prints: the poll counts, then what was
+// published and what is left pending (cmd/feedd's summary).
 type onceSummary struct {
-	Feeds       int   `json:"feeds"`
-	Fetched     int   `json:"fetched"`
-	NotModified int   `json:"not_modified"`
-	Failed      int   `json:"failed"`
-	Items       int   `json:"items"`
-	New         int   `json:"new"`
-	Duplicates  int   `json:"duplicates"`
-	Repeats     int   `json:"repeats"`
-	Published   int64 `json:"published"`
-	Pending     int64 `json:"pending"`
+	pipeline.Counts
+	Published int64 `json:"published"`
+	Pending   int64 `json:"pending"`
 }
 
 // feeddSetup is what one feedd run needs.
