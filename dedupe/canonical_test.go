@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/feedd/feedd/internal/testfeeds"
 )
 
 func TestCanonicalURL(t *testing.T) {
@@ -163,7 +165,7 @@ func TestCanonicalURLErrors(t *testing.T) {
 }
 
 func TestCanonicalURLCorpus(t *testing.T) {
-	dir := corpusDir(t)
+	dir := testfeeds.Corpus(t)
 	feeds, err := filepath.Glob(filepath.Join(dir, "feeds", "*.xml"))
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/feedd/feedd/internal/testfeeds"
 )
 
 func TestNormalize(t *testing.T) {
@@ -141,7 +143,7 @@ func TestTokens(t *testing.T) {
 
 // TestNormalizeCorpusStrings checks the corpus strings the brief points at.
 func TestNormalizeCorpusStrings(t *testing.T) {
-	dir := corpusDir(t)
+	dir := testfeeds.Corpus(t)
 	tests := []struct {
 		name     string
 		feed     string
@@ -195,7 +197,7 @@ func TestNormalizeCorpusStrings(t *testing.T) {
 // TestNormalizeCorpus checks idempotence over every title and headline of the corpus, and that the
 // fast path (the fold table, NFKC skipped) agrees with the definition (NFKC always, then fold).
 func TestNormalizeCorpus(t *testing.T) {
-	dir := corpusDir(t)
+	dir := testfeeds.Corpus(t)
 	var texts []string
 	feeds, err := filepath.Glob(filepath.Join(dir, "feeds", "*.xml"))
 	if err != nil {
@@ -392,15 +394,6 @@ func referenceNormalize(s string) string {
 
 // corpusRoot is the shared test corpus, relative to the package directory.
 var corpusRoot = filepath.Join("..", "..", "shared", "corpus")
-
-// corpusDir returns the corpus directory, or skips the test when it is absent.
-func corpusDir(t *testing.T) string {
-	t.Helper()
-	if _, err := os.Stat(filepath.Join(corpusRoot, "feeds")); err != nil {
-		t.Skipf("corpus not available: %v", err)
-	}
-	return corpusRoot
-}
 
 // feedItem is what the tests read from a corpus feed item or entry.
 type feedItem struct {

@@ -14,23 +14,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/feedd/feedd/internal/testfeeds"
 	"github.com/mmcdole/gofeed"
 )
-
-// corpusDir returns the shared test corpus directory, or skips the test when it is absent.
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	dir := filepath.Join("..", "..", "shared", "corpus")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("corpus not available: %v", err)
-	}
-	return dir
-}
 
 // TestParseCorpusFeeds parses every pubDate of the real Arabic feeds and compares it with the
 // standard library's reading of RFC 1123.
 func TestParseCorpusFeeds(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join(corpusDir(t), "feeds", "*.xml"))
+	files, err := filepath.Glob(filepath.Join(testfeeds.Corpus(t), "feeds", "*.xml"))
 	if err != nil || len(files) == 0 {
 		t.Skipf("no corpus feeds: %v", err)
 	}
@@ -70,7 +61,7 @@ func TestParseCorpusFeeds(t *testing.T) {
 // TestParseCorpusHeadlines parses the dates of the headline records: NewsAPI's RFC 3339 dates,
 // Al Jazeera's day-first "24/1/2025", and every Arabic date written in the headlines' text.
 func TestParseCorpusHeadlines(t *testing.T) {
-	dir := filepath.Join(corpusDir(t), "headlines")
+	dir := filepath.Join(testfeeds.Corpus(t), "headlines")
 	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	if err != nil || len(files) == 0 {
 		t.Skipf("no headlines: %v", err)
@@ -131,7 +122,7 @@ func TestParseCorpusHeadlines(t *testing.T) {
 // TestParseCorpusSaudiNewsNet parses the crawl timestamps of one day of SaudiNewsNet and the
 // Arabic dates written in its articles (a day that the corpus rules allow).
 func TestParseCorpusSaudiNewsNet(t *testing.T) {
-	zr, err := zip.OpenReader(filepath.Join(corpusDir(t), "saudinewsnet", "2015-08-01.zip"))
+	zr, err := zip.OpenReader(filepath.Join(testfeeds.Corpus(t), "saudinewsnet", "2015-08-01.zip"))
 	if err != nil {
 		t.Skipf("saudinewsnet not available: %v", err)
 	}
@@ -214,7 +205,7 @@ func checkArabicDatesInText(t *testing.T, text string, min int) {
 // TestParseFeedparserExpectations checks the dates of feedparser's tests against the parsed
 // tuples they expect (year, month, day, hour, minute, second in UTC).
 func TestParseFeedparserExpectations(t *testing.T) {
-	dir := filepath.Join(corpusDir(t), "peer-tests", "feedparser", "wellformed")
+	dir := filepath.Join(testfeeds.Corpus(t), "peer-tests", "feedparser", "wellformed")
 	if _, err := os.Stat(dir); err != nil {
 		t.Skip(err)
 	}
@@ -266,7 +257,7 @@ func TestParseFeedparserExpectations(t *testing.T) {
 // Parse reads each date gofeed reads as the same instant, and reports the dates only one of
 // them reads.
 func TestParseAgreesWithGofeed(t *testing.T) {
-	root := filepath.Join(corpusDir(t), "peer-tests")
+	root := filepath.Join(testfeeds.Corpus(t), "peer-tests")
 	if _, err := os.Stat(root); err != nil {
 		t.Skip(err)
 	}

@@ -63,7 +63,7 @@ func xmlTitles(t *testing.T, raw []byte, atom bool) []string {
 }
 
 func TestFetchCorpusFeeds(t *testing.T) {
-	dir := filepath.Join(corpusDir(t), "feeds")
+	dir := filepath.Join(testfeeds.Corpus(t), "feeds")
 	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
 		b, err := os.ReadFile(filepath.Join(dir, filepath.Base(r.URL.Path)))
 		if err != nil {
@@ -119,7 +119,7 @@ func TestFetchCorpusFeeds(t *testing.T) {
 }
 
 func TestFetchFile(t *testing.T) {
-	dir := corpusDir(t)
+	dir := testfeeds.Corpus(t)
 	path, err := filepath.Abs(filepath.Join(dir, "feeds", "al-jazeera.xml"))
 	if err != nil {
 		t.Fatal(err)

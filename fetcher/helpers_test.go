@@ -9,22 +9,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// corpusDir returns the shared test corpus directory, or skips the test when it is absent.
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	dir := filepath.Join("..", "..", "shared", "corpus")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("corpus not available: %v", err)
-	}
-	return dir
-}
+	"github.com/feedd/feedd/internal/testfeeds"
+)
 
 // readCorpus reads a corpus file, skipping the test when it is absent.
 func readCorpus(t testing.TB, parts ...string) []byte {
 	t.Helper()
-	path := filepath.Join(append([]string{corpusDir(t)}, parts...)...)
+	path := filepath.Join(append([]string{testfeeds.Corpus(t)}, parts...)...)
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Skipf("corpus file not available: %v", err)

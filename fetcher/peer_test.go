@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/feedd/feedd/internal/testfeeds"
 )
 
 // peerFile is one file of the peer corpora, served with the headers its comment asks for.
@@ -74,7 +76,7 @@ func mustParse(rel string) bool {
 // fetches them all, eight at a time: none may panic or hang, each must end as a feed or a
 // classified *Error, and the well-formed feeds must parse.
 func TestFetchPeerCorpora(t *testing.T) {
-	root := filepath.Join(corpusDir(t), "peer-tests")
+	root := filepath.Join(testfeeds.Corpus(t), "peer-tests")
 	var files []peerFile
 	for _, sub := range []string{"feedparser", "gofeed"} {
 		dir := filepath.Join(root, sub)

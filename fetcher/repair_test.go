@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/feedd/feedd/internal/testfeeds"
 )
 
 func TestRepair(t *testing.T) {
@@ -128,7 +130,7 @@ func pythonString(t *testing.T, s string) string {
 // references (&#X41; included), bare ampersands in links, and end tags cut off at the end of
 // the file, each checked against its expected title or link.
 func TestFetchFeedparserEntities(t *testing.T) {
-	dir := filepath.Join(corpusDir(t), "peer-tests", "feedparser", "entities")
+	dir := filepath.Join(testfeeds.Corpus(t), "peer-tests", "feedparser", "entities")
 	files, err := filepath.Glob(filepath.Join(dir, "*.xml"))
 	if err != nil || len(files) == 0 {
 		t.Skipf("no entity tests: %v", err)
@@ -196,7 +198,7 @@ func TestFetchFeedparserEntities(t *testing.T) {
 // TestFetchFeedparserIllformed fetches feedparser's ill-formed feeds: what browsers tolerate is
 // repaired, what cannot be read fails alone with its class.
 func TestFetchFeedparserIllformed(t *testing.T) {
-	dir := filepath.Join(corpusDir(t), "peer-tests", "feedparser", "illformed")
+	dir := filepath.Join(testfeeds.Corpus(t), "peer-tests", "feedparser", "illformed")
 	if _, err := os.Stat(dir); err != nil {
 		t.Skip(err)
 	}
@@ -301,7 +303,7 @@ func FuzzRepair(f *testing.F) {
 // charset samples and the feedparser and gofeed test files) through repair with and without
 // skipping ahead: the results must be the same.
 func TestRepairSkipsMatchBytewiseOnCorpus(t *testing.T) {
-	dir := corpusDir(t)
+	dir := testfeeds.Corpus(t)
 	files := 0
 	for _, sub := range []string{"feeds", "encodings", "peer-tests"} {
 		err := filepath.WalkDir(filepath.Join(dir, sub), func(path string, d fs.DirEntry, err error) error {

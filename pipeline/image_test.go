@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/feedd/feedd/fetcher"
+	"github.com/feedd/feedd/internal/testfeeds"
 	"github.com/mmcdole/gofeed"
 )
 
@@ -18,7 +19,7 @@ import (
 // is the one it picked when gofeed scanned the HTML itself. It also holds the assembler's
 // sanitize to bluemonday's Sanitize on every item's content.
 func TestImageMatchesGofeedScan(t *testing.T) {
-	corpus := filepath.Join("..", "..", "shared", "corpus")
+	corpus := testfeeds.Corpus(t)
 	var files []string
 	for _, dir := range []string{"feeds", "peer-tests"} {
 		filepath.WalkDir(filepath.Join(corpus, dir), func(path string, d fs.DirEntry, err error) error {

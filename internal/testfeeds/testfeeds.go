@@ -20,8 +20,19 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"testing"
 	"time"
 )
+
+// Corpus returns the shared corpus directory (see CorpusDir), or skips tb when it is absent.
+func Corpus(tb testing.TB) string {
+	tb.Helper()
+	dir, ok := CorpusDir()
+	if !ok {
+		tb.Skipf("corpus not available at %s", dir)
+	}
+	return dir
+}
 
 // CorpusDir returns the shared corpus directory, ../shared/corpus beside the module root, found
 // by walking up from the working directory to go.mod. ok is false when it is absent.
