@@ -166,15 +166,7 @@ func streamMsgs(ctx context.Context, url string) (uint64, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	st, err := js.Stream(ctx, streamName)
-	if err != nil {
-		return 0, fmt.Errorf("stream %s: %w", streamName, err)
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("stream %s: %w", streamName, err)
-	}
-	return info.State.Msgs, nil
+	return streamCount(ctx, js, streamName)
 }
 
 // configYAML is feedd's configuration for a run: the feeds on the local server, a remote NATS,

@@ -325,7 +325,7 @@ func benchPublish(ctx context.Context, o publishOptions) (publishReport, error) 
 			if err != nil {
 				return publishReport{}, fmt.Errorf("%s, run %d: %w", side, run+1, err)
 			}
-			if n, err := streamCount(ctx, js); err != nil {
+			if n, err := streamCount(ctx, js, benchStream); err != nil {
 				return publishReport{}, err
 			} else if n != uint64(o.msgs) {
 				return publishReport{}, fmt.Errorf("%s, run %d: stream %s holds %d messages, want %d", side, run+1, benchStream, n, o.msgs)
@@ -516,14 +516,15 @@ func purge(ctx context.Context, js jetstream.JetStream) error {
 	return nil
 }
 
-func streamCount(ctx context.Context, js jetstream.JetStream) (uint64, error) {
-	st, err := js.Stream(ctx, benchStream)
+// streamCount returns the number of messages in the named stream.
+func streamCount(ctx context.Context, js jetstream.JetStream, name string) (uint64, error) {
+	st, err := js.Stream(ctx, name)
 	if err != nil {
-		return 0, fmt.Errorf("stream %s: %w", benchStream, err)
+		return 0, fmt.Errorf("stream %s: %w", name, err)
 	}
 	info, err := st.Info(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("stream %s: %w", benchStream, err)
+		return 0, fmt.Errorf("stream %s: %w", name, err)
 	}
 	return info.State.Msgs, nil
 }
