@@ -27,6 +27,22 @@ func (g gatedStore) Begin(ctx context.Context) (*store.Batch, error) {
 	return g.Store.Begin(ctx)
 }
 
+// holdFirstBegin returns s with its first Begin held: held is closed when that Begin is
+// reached, which then waits for release to be closed and fails with err (nil: goes ahead).
+func holdFirstBegin(s *store.Store, err error) (g gatedStore, held, release chan struct{}) {
+	held, release = make(chan struct{}), make(chan struct{})
+	var first atomic.Bool
+	first.Store(true)
+	return gatedStore{s, func() error {
+		if first.Swap(false) {
+			close(held)
+			<-release
+			return err
+		}
+		return nil
+	}}, held, release
+}
+
 const storyText = `أعلنت وزارة الصحة السعودية اليوم تسجيل 12 حالة إصابة جديدة بفيروس كورونا في مدينة الرياض ` +
 	`خلال الأسبوع الماضي، مشيرة إلى أن الفرق الطبية باشرت عزل المخالطين في المستشفيات الحكومية. ` +
 	`وقال المتحدث الرسمي باسم الوزارة إن الحالات المسجلة شملت ثلاثة من العاملين في القطاع الصحي، ` +
@@ -53,16 +69,8 @@ func storyEntries(t *testing.T, a *assembler, feedID, lead string) []entry {
 // written after the original, and both are recorded once the first batch is let go.
 func TestIngestDecisionsSeeBatchesNotYetWritten(t *testing.T) {
 	s := openStore(t)
-	held, release := make(chan struct{}), make(chan struct{})
-	var first atomic.Bool
-	first.Store(true)
-	p := New(Options{}, nil, gatedStore{s, func() error {
-		if first.Swap(false) {
-			close(held)
-			<-release
-		}
-		return nil
-	}}, nil)
+	g, held, release := holdFirstBegin(s, nil)
+	p := New(Options{}, nil, g, nil)
 	a := newAssembler()
 	spa, okaz := storyEntries(t, a, "spa", ""), storyEntries(t, a, "okaz", "الرياض - واس: ")
 
@@ -102,17 +110,8 @@ func TestIngestDecisionsSeeBatchesNotYetWritten(t *testing.T) {
 // article that was not, and the next polls record the story and its copy as they should.
 func TestIngestBatchDecidedOnAFailedOneFails(t *testing.T) {
 	s := openStore(t)
-	held, release := make(chan struct{}), make(chan struct{})
-	var first atomic.Bool
-	first.Store(true)
-	p := New(Options{}, nil, gatedStore{s, func() error {
-		if first.Swap(false) {
-			close(held)
-			<-release
-			return errors.New("disk on fire")
-		}
-		return nil
-	}}, nil)
+	g, held, release := holdFirstBegin(s, errors.New("disk on fire"))
+	p := New(Options{}, nil, g, nil)
 	a := newAssembler()
 	spa, okaz := storyEntries(t, a, "spa", ""), storyEntries(t, a, "okaz", "الرياض - واس: ")
 	errs := make(chan error, 2)
