@@ -61,6 +61,9 @@ type querier interface {
 // HasURL reports whether an article with the canonical URL is recorded, from any feed. The
 // empty URL is never recorded.
 func (s *Store) HasURL(ctx context.Context, canonicalURL string) (bool, error) {
+	if canonicalURL == "" { // never recorded: no need for a connection
+		return false, nil
+	}
 	c, ctx, err := s.conn(ctx)
 	if err != nil {
 		return false, fmt.Errorf("store: has url %q: %w", canonicalURL, err)
@@ -72,6 +75,9 @@ func (s *Store) HasURL(ctx context.Context, canonicalURL string) (bool, error) {
 // HasGUID reports whether an article with the GUID is recorded for the feed. The empty GUID is
 // never recorded.
 func (s *Store) HasGUID(ctx context.Context, feedID, guid string) (bool, error) {
+	if guid == "" { // never recorded: no need for a connection
+		return false, nil
+	}
 	c, ctx, err := s.conn(ctx)
 	if err != nil {
 		return false, fmt.Errorf("store: has guid %q in feed %q: %w", guid, feedID, err)
@@ -84,6 +90,9 @@ func (s *Store) HasGUID(ctx context.Context, feedID, guid string) (bool, error) 
 // or after since: the original a duplicate points to. A zero since means no lower bound. The
 // empty key matches nothing.
 func (s *Store) FindContent(ctx context.Context, key string, since time.Time) (Ref, bool, error) {
+	if key == "" { // never recorded: no need for a connection
+		return Ref{}, false, nil
+	}
 	c, ctx, err := s.conn(ctx)
 	if err != nil {
 		return Ref{}, false, fmt.Errorf("store: find content %q: %w", key, err)
