@@ -80,11 +80,15 @@ type Pipeline struct {
 	m       *Metrics
 	hosts   *hostLimiter
 
-	// ingestMu serialises the duplicate decisions, so that two copies of a story fetched at the
-	// same moment are not both published as new. It guards inflight, batches and lastPrune too.
-	ingestMu  sync.Mutex
-	inflight  *inflight
-	batches   map[*batch]struct{} // the batches decided and not yet done
+	// begin starts a poll's write transaction: the store's Begin; tests wrap it.
+	begin func(ctx context.Context) (Tx, error)
+
+	// ingestMu serialises the polls' decide-and-record, so that two copies of a story fetched
+	// at the same moment are not both published as new. It guards tx.
+	ingestMu sync.Mutex
+	tx       Tx // the transaction of the poll being recorded; nil between polls
+
+	pruneMu   sync.Mutex // guards lastPrune; never held with ingestMu
 	lastPrune time.Time
 }
 
@@ -107,20 +111,40 @@ func New(opts Options, f Fetcher, s Store, relay *Relay) *Pipeline {
 	if opts.Interval <= 0 {
 		opts.Interval = 10 * time.Minute
 	}
-	fl := newInflight()
-	return &Pipeline{
-		opts:     opts,
-		fetch:    f,
-		store:    s,
-		relay:    relay,
-		decider:  dedupe.NewDecider(keys{inflightKeys{s, fl}}, opts.DedupeWindow),
-		inflight: fl,
-		batches:  map[*batch]struct{}{},
-		asm:      newAssembler(),
-		log:      opts.Logger,
-		m:        opts.Metrics,
-		hosts:    newHostLimiter(opts.PerHost, opts.HostGap, opts.Clock),
+	p := &Pipeline{
+		opts:  opts,
+		fetch: f,
+		store: s,
+		relay: relay,
+		asm:   newAssembler(),
+		log:   opts.Logger,
+		m:     opts.Metrics,
+		hosts: newHostLimiter(opts.PerHost, opts.HostGap, opts.Clock),
 	}
+	if s != nil {
+		p.begin = func(ctx context.Context) (Tx, error) { return s.Begin(ctx) }
+	}
+	p.decider = dedupe.NewDecider(keys{txKeys{p}}, opts.DedupeWindow)
+	return p
+}
+
+// txKeys answers the decision's lookups inside the transaction of the poll being recorded, so
+// that they see its own articles, and from the store otherwise. Decisions run under ingestMu.
+type txKeys struct{ p *Pipeline }
+
+func (k txKeys) ks() KeyStore {
+	if k.p.tx != nil {
+		return k.p.tx
+	}
+	return k.p.store
+}
+
+func (k txKeys) HasURL(ctx context.Context, u string) (bool, error) { return k.ks().HasURL(ctx, u) }
+func (k txKeys) HasGUID(ctx context.Context, feedID, guid string) (bool, error) {
+	return k.ks().HasGUID(ctx, feedID, guid)
+}
+func (k txKeys) FindContent(ctx context.Context, key string, since time.Time) (store.Ref, bool, error) {
+	return k.ks().FindContent(ctx, key, since)
 }
 
 // Restore rebuilds the duplicate index from the fingerprints recorded within the dedupe window
@@ -153,7 +177,9 @@ func (p *Pipeline) Restore(ctx context.Context) error {
 	}
 	p.log.Info("duplicate index rebuilt", "articles", p.decider.Len(), "window", p.decider.Window(),
 		"took", time.Since(start).Round(time.Millisecond))
+	p.pruneMu.Lock()
 	p.lastPrune = p.opts.Clock.Now()
+	p.pruneMu.Unlock()
 	return nil
 }
 
@@ -161,8 +187,14 @@ func (p *Pipeline) Restore(ctx context.Context) error {
 const pruneEvery = time.Hour
 
 // maybePrune drops fingerprints older than the dedupe window from memory and the database, at
-// most once an hour. The caller holds ingestMu.
+// most once an hour. It runs beside the decisions, not under ingestMu: the index is safe for
+// concurrent use, and a decision that still sees an article about to leave the window is as
+// right as one that does not. A poll that finds another pruning goes on without waiting.
 func (p *Pipeline) maybePrune(ctx context.Context) {
+	if !p.pruneMu.TryLock() {
+		return
+	}
+	defer p.pruneMu.Unlock()
 	now := p.opts.Clock.Now()
 	if now.Sub(p.lastPrune) < pruneEvery {
 		return
@@ -326,6 +358,7 @@ func (p *Pipeline) poll(ctx context.Context, f Feed, held func()) pollResult {
 		}
 		res.counts.Items = len(entries)
 		p.m.Items.Add(float64(len(entries)))
+		p.maybePrune(ctx)
 		c, err := p.ingest(ctx, entries)
 		res.counts.add(c)
 		if err != nil {
@@ -390,120 +423,45 @@ func (p *Pipeline) saveState(ctx context.Context, st *store.Feed, next time.Time
 	}
 }
 
+// Tx is one poll's write transaction: its lookups see its own inserts, and nothing of it is
+// recorded until Commit. The store's Batch implements it.
+type Tx interface {
+	KeyStore
+	Insert(ctx context.Context, a store.Article, m store.Message) (int64, error)
+	Commit() error
+	Rollback() error
+}
+
 // ingest decides and records the entries of one poll in one transaction: either all of them
 // are recorded or, on error, none, and the next poll brings them again.
 //
-// Only the decisions are serialised (under ingestMu); the messages are encoded and the batch
-// written after it is released, while other polls decide. So that their decisions see this
-// poll's articles meanwhile, each article is recorded in the duplicate index as it is decided
-// and its keys are held in p.inflight until the batch is written; if the write fails, the index
-// forgets them. A decision may thus rest on a batch not yet written (a duplicate of its article,
-// a repeat of its URL), so each batch waits for the batches in flight when it was decided, and
-// fails if any of them failed: batches are written in the order they were decided, and nothing
-// recorded points at an article that was not.
-func (p *Pipeline) ingest(ctx context.Context, entries []entry) (Counts, error) {
-	decided, c, b, err := p.decide(ctx, entries)
-	if err != nil {
-		return Counts{}, err
-	}
-	exists, err := p.write(ctx, b, decided)
-
-	p.ingestMu.Lock()
-	var forget []string
-	for i, d := range decided {
-		p.inflight.remove(&d.rec)
-		if d.rec.Fingerprint != nil && (err != nil || exists[i]) { // indexed, and not recorded
-			forget = append(forget, d.rec.ID)
-		}
-	}
-	p.decider.Forget(forget...)
-	b.failed = err != nil
-	b.after = nil // done with them: a chain of batches through after would never end
-	delete(p.batches, b)
-	close(b.done)
-	p.ingestMu.Unlock()
-	if err != nil {
-		return Counts{}, err
-	}
-
-	for i, d := range decided {
-		switch {
-		case exists[i]:
-			// Same id as an article recorded meanwhile (for example two items without a link
-			// and with the same title and summary): a repeat.
-			c.Repeats++
-		case d.rec.DuplicateOf != "":
-			c.Duplicates++
-		default:
-			c.New++
-		}
-	}
-	p.m.Articles.WithLabelValues("new").Add(float64(c.New))
-	p.m.Articles.WithLabelValues("duplicate").Add(float64(c.Duplicates))
-	p.m.Articles.WithLabelValues("repeat").Add(float64(c.Repeats))
-	return c, nil
-}
-
-// batch is one poll's decisions on their way to the store.
-type batch struct {
-	after  []*batch      // the batches in flight when this one was decided
-	done   chan struct{} // closed once the batch is written or has failed, and cleaned up
-	failed bool          // set before done is closed
-}
-
-// wait waits until the batches this one was decided after are done, and fails if one of them
-// failed: a decision of this batch may rest on an article of theirs.
-func (b *batch) wait(ctx context.Context) error {
-	for _, a := range b.after {
-		select {
-		case <-a.done:
-			if a.failed {
-				return errEarlierBatchFailed
-			}
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	return nil
-}
-
-var errEarlierBatchFailed = errors.New("a batch decided before this one was not recorded; its articles come again at the next poll")
-
-// decided is an entry that is new or a duplicate, with the record the store keeps of it.
-type decided struct {
-	e   *entry
-	rec store.Article
-}
-
-// decide makes the duplicate decision for each entry, under ingestMu, and records the new and
-// duplicate ones in the index and in p.inflight. It returns them, counts the repeats, and
-// registers the batch they form among those in flight.
-func (p *Pipeline) decide(ctx context.Context, entries []entry) (out []decided, c Counts, b *batch, err error) {
+// The decisions and the write happen together under ingestMu, inside the transaction: the
+// decision's repeat and content lookups read through it, so they see the poll's own articles,
+// and each article enters the duplicate index as it is decided, so that a near copy later in
+// the same poll is caught. No other poll decides before the transaction ends; if it fails, the
+// index forgets this poll's articles, so index and store never disagree outside the lock, and
+// a failed poll fails alone.
+func (p *Pipeline) ingest(ctx context.Context, entries []entry) (c Counts, err error) {
 	p.ingestMu.Lock()
 	defer p.ingestMu.Unlock()
-	p.maybePrune(ctx)
-	b = &batch{done: make(chan struct{})}
-	for a := range p.batches {
-		b.after = append(b.after, a)
+	tx, err := p.begin(ctx)
+	if err != nil {
+		return Counts{}, err
 	}
+	p.tx = tx
+	var indexed []string // the ids this poll put in the duplicate index
+	defer func() {
+		p.tx = nil
+		if err != nil {
+			_ = tx.Rollback()
+			p.decider.Forget(indexed...)
+		}
+	}()
 	for i := range entries {
 		e := &entries[i]
-		if p.inflight.ids[e.art.ID] { // an item of a batch not yet written, this one's included
-			c.Repeats++
-			continue
-		}
 		dec, err := p.decider.Decide(ctx, e.doc, e.art.FetchedAt)
 		if err != nil {
-			// Take back what this call recorded.
-			var ids []string
-			for i := range out {
-				p.inflight.remove(&out[i].rec)
-				if out[i].rec.Fingerprint != nil {
-					ids = append(ids, out[i].rec.ID)
-				}
-			}
-			p.decider.Forget(ids...)
-			return nil, Counts{}, nil, err
+			return Counts{}, err
 		}
 		if dec.Verdict == dedupe.Repeat {
 			c.Repeats++
@@ -527,53 +485,43 @@ func (p *Pipeline) decide(ctx context.Context, entries []entry) (out []decided, 
 			PublishedAt:  e.art.PublishedAt,
 			FetchedAt:    e.art.FetchedAt,
 		}
-		p.decider.Record(rec.ID, rec.ClusterID, dec) // indexes it when it has a fingerprint
-		p.inflight.add(&rec)
-		out = append(out, decided{e: e, rec: rec})
-	}
-	p.batches[b] = struct{}{}
-	return out, c, b, nil
-}
-
-// write encodes the messages of the decided articles, waits for the batches decided before
-// them, and records them with their messages in one transaction. exists[i] reports an article
-// the store already held under its id.
-func (p *Pipeline) write(ctx context.Context, b *batch, ds []decided) (exists []bool, err error) {
-	exists = make([]bool, len(ds))
-	msgs := make([]store.Message, len(ds))
-	for i, d := range ds {
-		data, err := p.encode(&d.e.art)
+		data, err := p.encode(&e.art)
 		if err != nil {
-			return nil, err
+			return Counts{}, err
 		}
-		msgs[i] = store.Message{
-			MsgID:     d.e.art.ID,
-			Subject:   d.e.art.Subject(),
-			Header:    d.e.art.Headers(),
+		msg := store.Message{
+			MsgID:     e.art.ID,
+			Subject:   e.art.Subject(),
+			Header:    e.art.Headers(),
 			Data:      data,
-			CreatedAt: d.e.art.FetchedAt,
+			CreatedAt: e.art.FetchedAt,
 		}
-	}
-	if err := b.wait(ctx); err != nil {
-		return nil, err
-	}
-	if len(ds) == 0 {
-		return exists, nil
-	}
-	tx, err := p.store.Begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback() // after Commit, a no-op
-	for i, d := range ds {
-		if _, err := tx.Insert(ctx, d.rec, msgs[i]); err != nil {
+		if _, err := tx.Insert(ctx, rec, msg); err != nil {
 			if !errors.Is(err, store.ErrExists) {
-				return nil, err
+				return Counts{}, err
 			}
-			exists[i] = true
+			// Same id as an article recorded before (for example two items without a link and
+			// with the same title and summary): a repeat.
+			c.Repeats++
+			continue
+		}
+		if rec.Fingerprint != nil {
+			p.decider.Record(rec.ID, rec.ClusterID, dec)
+			indexed = append(indexed, rec.ID)
+		}
+		if rec.DuplicateOf != "" {
+			c.Duplicates++
+		} else {
+			c.New++
 		}
 	}
-	return exists, tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return Counts{}, err
+	}
+	p.m.Articles.WithLabelValues("new").Add(float64(c.New))
+	p.m.Articles.WithLabelValues("duplicate").Add(float64(c.Duplicates))
+	p.m.Articles.WithLabelValues("repeat").Add(float64(c.Repeats))
+	return c, nil
 }
 
 // DefaultMaxMessage keeps a message, with its headers, under NATS's default 1 MiB payload limit.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Batch is one write transaction that records many articles: a poll's worth of articles costs
@@ -47,6 +48,30 @@ func (b *Batch) Insert(ctx context.Context, a Article, m Message) (int64, error)
 		return 0, fmt.Errorf("store: insert article %s: %w", a.ID, classify(err))
 	}
 	return seq, nil
+}
+
+// HasURL is [Store.HasURL] inside the batch: it sees the batch's own inserts.
+func (b *Batch) HasURL(ctx context.Context, canonicalURL string) (bool, error) {
+	if canonicalURL == "" || b.done {
+		return b.s.HasURL(ctx, canonicalURL)
+	}
+	return hasURL(ctx, b.tx, canonicalURL)
+}
+
+// HasGUID is [Store.HasGUID] inside the batch: it sees the batch's own inserts.
+func (b *Batch) HasGUID(ctx context.Context, feedID, guid string) (bool, error) {
+	if guid == "" || b.done {
+		return b.s.HasGUID(ctx, feedID, guid)
+	}
+	return hasGUID(ctx, b.tx, feedID, guid)
+}
+
+// FindContent is [Store.FindContent] inside the batch: it sees the batch's own inserts.
+func (b *Batch) FindContent(ctx context.Context, key string, since time.Time) (Ref, bool, error) {
+	if key == "" || b.done {
+		return b.s.FindContent(ctx, key, since)
+	}
+	return findContent(ctx, b.tx, key, since)
 }
 
 // Commit makes every insert of the batch durable at once and ends the batch. On error nothing
