@@ -38,6 +38,18 @@ var minPlausible = time.Date(1995, 1, 1, 0, 0, 0, 0, time.UTC)
 // assemble converts the items of one fetched feed. Items without any identity (no link, no GUID,
 // no title, no text) are skipped: there is nothing to publish or to deduplicate.
 func (a *assembler) assemble(f Feed, parsed *gofeed.Feed, fetchURL string, fetchedAt time.Time) []entry {
+	out, _ := a.assembleUnseen(f, parsed, fetchURL, fetchedAt, nil)
+	return out
+}
+
+// seenFunc reports whether an item with this canonical URL (or "") or GUID (or "") in the feed
+// was recorded before: a repeat.
+type seenFunc func(canonicalURL, guid string) bool
+
+// assembleUnseen is assemble, skipping the items seen reports as repeats before any of their
+// text is processed: in the steady state nearly every item of a feed is a repeat, and it costs
+// no more than its link. It returns the entries and the number of items skipped. seen may be nil.
+func (a *assembler) assembleUnseen(f Feed, parsed *gofeed.Feed, fetchURL string, fetchedAt time.Time, seen seenFunc) (out []entry, repeats int) {
 	fetchedAt = fetchedAt.UTC().Truncate(time.Second)
 	base := feedBase(parsed, fetchURL)
 	titles := make([]string, len(parsed.Items))
@@ -50,10 +62,17 @@ func (a *assembler) assemble(f Feed, parsed *gofeed.Feed, fetchURL string, fetch
 	outlet := []string{dedupe.Normalize(f.Name), dedupe.Normalize(parsed.Title)} // once per feed
 
 	src := source{feed: f, base: base, fetchedAt: fetchedAt, htmlImage: parsed.FeedType == "rss"}
-	out := make([]entry, 0, len(parsed.Items))
+	out = make([]entry, 0, len(parsed.Items))
 	for i, it := range parsed.Items {
 		if it == nil {
 			continue
+		}
+		if seen != nil {
+			canonical, guid := itemKeys(base, it)
+			if (canonical != "" || guid != "") && seen(canonical, guid) {
+				repeats++
+				continue
+			}
 		}
 		e := a.item(src, it, stripSuffix(titles[i], suffix, outlet))
 		if e.art.ID == "" {
@@ -61,7 +80,18 @@ func (a *assembler) assemble(f Feed, parsed *gofeed.Feed, fetchURL string, fetch
 		}
 		out = append(out, e)
 	}
-	return out
+	return out, repeats
+}
+
+// itemKeys returns the canonical URL ("" without a usable link) and the GUID of an item: its
+// repeat keys.
+func itemKeys(base *url.URL, it *gofeed.Item) (canonical, guid string) {
+	if link := resolve(base, firstNonEmpty(it.Link, firstLink(it.Links))); link != "" {
+		if c, err := dedupe.CanonicalURL(link); err == nil {
+			canonical = c
+		}
+	}
+	return canonical, strings.TrimSpace(it.GUID)
 }
 
 // sanitize returns a.sanitizer.Sanitize(s), written into a builder sized for s. bluemonday's
@@ -92,13 +122,7 @@ type source struct {
 func (a *assembler) item(src source, it *gofeed.Item, title string) entry {
 	f, base, fetchedAt := src.feed, src.base, src.fetchedAt
 	link := resolve(base, firstNonEmpty(it.Link, firstLink(it.Links)))
-	canonical := ""
-	if link != "" {
-		if c, err := dedupe.CanonicalURL(link); err == nil {
-			canonical = c
-		}
-	}
-	guid := strings.TrimSpace(it.GUID)
+	canonical, guid := itemKeys(base, it)
 
 	contentHTML := ""
 	contentText := ""

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -243,5 +244,37 @@ func TestSiteSuffix(t *testing.T) {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestAssembleUnseenSkipsRepeats assembles a feed of which all but one item were seen: only that
+// item comes out, the others are counted as repeats, and the outlet's title suffix, which only
+// the whole feed shows, is still taken off its title.
+func TestAssembleUnseenSkipsRepeats(t *testing.T) {
+	f := Feed{ID: "alhurra", URL: "https://www.alhurra.com/rss", Name: "الحرة", Lang: "ar"}
+	parsed := &gofeed.Feed{Title: "الحرة", FeedType: "rss"}
+	titles := []string{"زلزال في تركيا | الحرة", "انتخابات في العراق | الحرة", "قمة عربية في الرياض | الحرة"}
+	for i, title := range titles {
+		parsed.Items = append(parsed.Items, &gofeed.Item{
+			Title:       title,
+			Link:        fmt.Sprintf("https://www.alhurra.com/news/%d?utm_source=rss", i),
+			GUID:        fmt.Sprintf("guid-%d", i),
+			Description: "<p>نص الخبر " + title + "</p>",
+		})
+	}
+	var asked []string
+	seen := func(canonical, guid string) bool {
+		asked = append(asked, canonical+" "+guid)
+		return canonical != "https://www.alhurra.com/news/1"
+	}
+	es, repeats := newAssembler().assembleUnseen(f, parsed, f.URL, time.Now(), seen)
+	if repeats != 2 || len(es) != 1 {
+		t.Fatalf("got %d entries and %d repeats, want 1 and 2", len(es), repeats)
+	}
+	if got := es[0].art.Title; got != "انتخابات في العراق" {
+		t.Errorf("title: got %q, want the suffix taken off", got)
+	}
+	if want := "https://www.alhurra.com/news/0 guid-0"; len(asked) != 3 || asked[0] != want {
+		t.Errorf("seen asked %q, want three lookups by canonical URL and GUID, the first %q", asked, want)
 	}
 }

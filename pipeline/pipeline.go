@@ -351,15 +351,17 @@ func (p *Pipeline) poll(ctx context.Context, f Feed, held func()) pollResult {
 		res.counts.NotModified = 1
 		p.m.Polls.WithLabelValues("not_modified").Inc()
 	} else {
-		entries := p.asm.assemble(f, r.Feed, r.URL, r.FetchedAt)
-		if g := publishingGap(entries); g > 0 {
+		entries, repeats := p.asm.assembleUnseen(f, r.Feed, r.URL, r.FetchedAt, p.seen(ctx, f.ID))
+		if g := itemsGap(r.Feed.Items, r.FetchedAt); g > 0 {
 			gap = g
 			st.PublishingGap = g
 		}
-		res.counts.Items = len(entries)
-		p.m.Items.Add(float64(len(entries)))
+		res.counts.Items = len(entries) + repeats
+		p.m.Items.Add(float64(res.counts.Items))
+		p.m.Articles.WithLabelValues("repeat").Add(float64(repeats))
 		p.maybePrune(ctx)
 		c, err := p.ingest(ctx, entries)
+		c.Repeats += repeats
 		res.counts.add(c)
 		if err != nil {
 			res.counts.Fetched = 0
@@ -399,6 +401,19 @@ func (p *Pipeline) poll(ctx context.Context, f Feed, held func()) pollResult {
 	p.saveState(ctx, &st, now.Add(res.next))
 	res.nextAt = st.NextPollAt
 	return res
+}
+
+// seen reports whether an item of feed feedID was recorded before, from the store, outside the
+// decision's lock: a repeat, dropped before its text is processed. A lookup error says no, and
+// the decision, which looks again under the lock, has the last word.
+func (p *Pipeline) seen(ctx context.Context, feedID string) seenFunc {
+	return func(canonicalURL, guid string) bool {
+		if ok, err := p.store.HasURL(ctx, canonicalURL); err == nil && ok {
+			return true
+		}
+		ok, err := p.store.HasGUID(ctx, feedID, guid)
+		return err == nil && ok
+	}
 }
 
 // noteFallbacks counts and logs what the fetcher had to guess or mend in a feed.

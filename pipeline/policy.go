@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"time"
+
+	"github.com/mmcdole/gofeed"
 )
 
 // Policy decides when a feed is polled next. The rules, in order:
@@ -79,16 +81,26 @@ func jitter(d time.Duration) time.Duration {
 	return d - spread/2 + rand.N(spread+1)
 }
 
-// publishingGap estimates how often a feed publishes: the median gap between the distinct
+// itemsGap estimates how often a feed publishes: the median gap between the distinct
 // publication times of its newest items (up to 20), or 0 when fewer than three items carry a
 // real date.
-func publishingGap(entries []entry) time.Duration {
-	times := make([]time.Time, 0, len(entries))
-	for i := range entries {
-		if !entries[i].art.PublishedAtGuessed {
-			times = append(times, entries[i].art.PublishedAt)
+func itemsGap(items []*gofeed.Item, fetchedAt time.Time) time.Duration {
+	fetchedAt = fetchedAt.UTC().Truncate(time.Second)
+	times := make([]time.Time, 0, len(items))
+	for _, it := range items {
+		if it == nil {
+			continue
+		}
+		if t, guessed := pubDate(it, fetchedAt); !guessed {
+			times = append(times, t)
 		}
 	}
+	return medianGap(times)
+}
+
+// medianGap is the median gap between the newest 20 distinct times (sorted here); 0 for fewer
+// than three.
+func medianGap(times []time.Time) time.Duration {
 	slices.SortFunc(times, func(a, b time.Time) int { return b.Compare(a) })
 	times = slices.CompactFunc(times, time.Time.Equal)
 	if len(times) < 3 {

@@ -15,6 +15,8 @@ import (
 
 	"github.com/feedd/feedd/fetcher"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/mmcdole/gofeed"
 )
 
 // fakeClock is a Clock that moves only when told to.
@@ -140,22 +142,22 @@ func TestPolicyAfterFailure(t *testing.T) {
 }
 
 func TestPublishingGap(t *testing.T) {
-	at := func(mins ...int) []entry {
-		var es []entry
+	fetched := time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
+	at := func(mins ...int) []*gofeed.Item {
+		var items []*gofeed.Item
 		for _, m := range mins {
-			var e entry
-			e.art.PublishedAt = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(m) * time.Minute)
-			es = append(es, e)
+			t := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(m) * time.Minute)
+			items = append(items, &gofeed.Item{PublishedParsed: &t})
 		}
-		return es
+		return items
 	}
-	if got := publishingGap(at(0, 10)); got != 0 {
+	if got := itemsGap(at(0, 10), fetched); got != 0 {
 		t.Errorf("two dates: got %v, want 0", got)
 	}
-	if got := publishingGap(at(0, 10, 20, 30, 100)); got != 10*time.Minute {
+	if got := itemsGap(at(0, 10, 20, 30, 100), fetched); got != 10*time.Minute {
 		t.Errorf("got %v, want 10m (the median gap)", got)
 	}
-	if got := publishingGap(at(0, 0, 0, 5)); got != 0 {
+	if got := itemsGap(at(0, 0, 0, 5), fetched); got != 0 {
 		t.Errorf("duplicate dates: got %v, want 0", got)
 	}
 }

@@ -38,6 +38,10 @@ type feeddSetup struct {
 	concurrency int
 	articles    int      // items the feeds hold
 	wrap        []string // a command to run feedd under (perf record ... --), or nil
+	// repeat: the run is a second round over a data_dir and stream a first one filled with
+	// published messages; every item must be a repeat.
+	repeat    bool
+	published int64
 }
 
 // feeddRun starts a JetStream server with a fresh store, then times `feedd run --once` with a
@@ -94,13 +98,15 @@ func feeddRun(ctx context.Context, s feeddSetup) (trial, onceSummary, error) {
 	case sum.Pending != 0 || sum.Published != int64(sum.New+sum.Duplicates):
 		return trial{}, sum, fmt.Errorf("published %d with %d pending, want %d new + %d duplicates published",
 			sum.Published, sum.Pending, sum.New, sum.Duplicates)
+	case s.repeat && sum.Repeats != s.articles:
+		return trial{}, sum, fmt.Errorf("second round: %d repeats, want all %d items", sum.Repeats, s.articles)
 	}
 	msgs, err := streamMsgs(ctx, ns.ClientURL())
 	if err != nil {
 		return trial{}, sum, err
 	}
-	if msgs != uint64(sum.Published) {
-		return trial{}, sum, fmt.Errorf("stream %s holds %d messages, want the %d published", streamName, msgs, sum.Published)
+	if want := uint64(sum.Published + s.published); msgs != want {
+		return trial{}, sum, fmt.Errorf("stream %s holds %d messages, want the %d published", streamName, msgs, want)
 	}
 	st := cmd.ProcessState
 	return trial{

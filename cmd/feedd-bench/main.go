@@ -63,6 +63,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.concurrency, "concurrency", o.concurrency, "fetches at once, for the floor and for feedd (poll.concurrency and poll.per_host)")
 	fs.StringVar(&o.feeddBin, "feedd", "", "a feedd `binary` to run instead of building ./cmd/feedd")
 	fs.StringVar(&o.perfOut, "perf", "", "after the measured runs, run feedd once more under perf record -g, writing this `file` (not counted in the figures)")
+	fs.BoolVar(&o.repeat, "repeat", false, "time a second `feedd run --once` over the same feeds, served in full again, where every item is a repeat (issue 11's steady state)")
 	publish := fs.Bool("publish", false, "measure JetStream publishing (nats bench js pub async, bus.PublishBatch, the outbox relay) instead")
 	msgs := fs.Int("msgs", 20_000, "with -publish: messages per run")
 	natsCLI := fs.String("nats-cli", "", "with -publish: the natscli `binary` (default: nats on PATH, then in $(go env GOPATH)/bin)")
