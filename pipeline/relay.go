@@ -22,8 +22,11 @@ type Outbox interface {
 	MarkSent(ctx context.Context, seqs []int64, at time.Time) error
 	// RecordFailure counts a failed attempt for these messages.
 	RecordFailure(ctx context.Context, seqs []int64, errMsg string) error
-	// OutboxDepth counts the unsent messages.
+	// OutboxDepth counts the unsent messages in the database.
 	OutboxDepth(ctx context.Context) (int64, error)
+	// Unsent returns the number of unsent messages as the outbox keeps it in memory: exact for
+	// the only writer of the outbox, and free to call.
+	Unsent() int64
 	// PruneSent deletes the messages acknowledged before the given time.
 	PruneSent(ctx context.Context, before time.Time) (int64, error)
 }

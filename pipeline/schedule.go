@@ -208,15 +208,13 @@ func (p *Pipeline) Run(ctx context.Context) error {
 
 // outboxFull reports whether the outbox holds MaxPending unsent rows or more, in which case
 // polling pauses rather than piling up more (nothing is dropped: feeds are polled again once
-// the relay catches up). It logs and reports the transitions.
+// the relay catches up). It logs and reports the transitions. It costs no query: the store
+// keeps the count.
 func (p *Pipeline) outboxFull(ctx context.Context, paused *bool) bool {
 	if p.opts.MaxPending <= 0 {
 		return false
 	}
-	depth, err := p.store.OutboxDepth(ctx)
-	if err != nil {
-		return *paused // keep the current state on a read error
-	}
+	depth := p.store.Unsent() // kept by the store as rows are queued and marked: no query
 	full := depth >= p.opts.MaxPending
 	switch {
 	case full && !*paused:

@@ -169,6 +169,7 @@ func (s *Store) Insert(ctx context.Context, a Article, m Message) (seq int64, er
 	if err != nil {
 		return 0, fmt.Errorf("store: insert article %s: %w", a.ID, classify(err))
 	}
+	s.unsent.Add(1)
 	return seq, nil
 }
 

@@ -17,6 +17,8 @@ type Batch struct {
 	s    *Store
 	tx   *sql.Tx
 	done bool
+	// queued counts the messages inserted; they join the Store's unsent count at Commit.
+	queued int64
 }
 
 // Begin starts a Batch. It waits for the Store's write slot, honouring ctx.
@@ -47,6 +49,7 @@ func (b *Batch) Insert(ctx context.Context, a Article, m Message) (int64, error)
 		b.s.noteWrite(err) // a full disk shows in Ping even if the caller never commits
 		return 0, fmt.Errorf("store: insert article %s: %w", a.ID, classify(err))
 	}
+	b.queued++
 	return seq, nil
 }
 
@@ -87,6 +90,7 @@ func (b *Batch) Commit() error {
 	if err != nil {
 		return fmt.Errorf("store: commit: %w", classify(err))
 	}
+	b.s.unsent.Add(b.queued)
 	return nil
 }
 

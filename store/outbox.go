@@ -106,6 +106,7 @@ func (s *Store) MarkSent(ctx context.Context, seqs []int64, at time.Time) error 
 	if err != nil {
 		return fmt.Errorf("store: mark sent %d messages: %w", len(seqs), err)
 	}
+	var marked int64
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(qctx,
 			`UPDATE outbox SET sent_at = ? WHERE seq BETWEEN ? AND ? AND sent_at IS NULL`)
@@ -114,15 +115,22 @@ func (s *Store) MarkSent(ctx context.Context, seqs []int64, at time.Time) error 
 		}
 		defer stmt.Close()
 		for _, r := range seqRuns(seqs) {
-			if _, err := stmt.ExecContext(qctx, at.UnixMilli(), r[0], r[1]); err != nil {
+			res, err := stmt.ExecContext(qctx, at.UnixMilli(), r[0], r[1])
+			if err != nil {
 				return fmt.Errorf("messages %d to %d: %w", r[0], r[1], err)
 			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return fmt.Errorf("messages %d to %d: %w", r[0], r[1], err)
+			}
+			marked += n
 		}
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("store: mark sent %d messages: %w", len(seqs), classify(err))
 	}
+	s.unsent.Add(-marked)
 	return nil
 }
 
@@ -179,7 +187,23 @@ func (s *Store) eachSeq(ctx context.Context, seqs []int64, query string, arg any
 	})
 }
 
-// OutboxDepth returns the number of unsent messages.
+// Unsent returns the number of unsent messages without a query: it is counted when the Store is
+// opened and kept up to date by Insert, Batch.Commit and MarkSent. It is exact as long as this
+// Store is the only writer of the database (as the daemon is); OutboxDepth counts the rows. On a
+// Store opened with OpenReadOnly it is the count at opening.
+func (s *Store) Unsent() int64 { return s.unsent.Load() }
+
+// countUnsent sets the count Unsent returns from the database.
+func (s *Store) countUnsent(ctx context.Context) error {
+	n, err := s.OutboxDepth(ctx)
+	if err != nil {
+		return err
+	}
+	s.unsent.Store(n)
+	return nil
+}
+
+// OutboxDepth returns the number of unsent messages, counted in the database.
 func (s *Store) OutboxDepth(ctx context.Context) (int64, error) {
 	c, ctx, err := s.conn(ctx)
 	if err != nil {

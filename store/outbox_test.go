@@ -2,6 +2,8 @@ package store
 
 import (
 	"bytes"
+	"errors"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -303,4 +305,78 @@ func TestPendingStopsAtByteBound(t *testing.T) {
 	if !reflect.DeepEqual(pages, wantPages) {
 		t.Errorf("got pages %v, want %v", pages, wantPages)
 	}
+}
+
+// TestUnsentFollowsTheOutbox: the count Unsent keeps without a query equals the unsent rows
+// through single inserts, a batch with a refused repeat, a rolled back batch, marks (repeated
+// and unknown sequence numbers included), a prune, and a reopening.
+func TestUnsentFollowsTheOutbox(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "feedd.db")
+	s := openAt(t, path)
+	ctx := t.Context()
+	check := func(step string, want int64) {
+		t.Helper()
+		if _, pending := counts(t, s); pending != want {
+			t.Fatalf("%s: %d rows unsent, want %d", step, pending, want)
+		}
+		if got := s.Unsent(); got != want {
+			t.Errorf("%s: Unsent() = %d, want %d", step, got, want)
+		}
+	}
+	check("empty", 0)
+	seqs := fill(t, s, 5)
+	check("five inserts", 5)
+
+	b, err := s.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 5; i < 8; i++ {
+		a, m := testArticle(i)
+		if _, err := b.Insert(ctx, a, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, repMsg := testArticle(8)
+	rep.CanonicalURL = "https://www.aljazeera.net/news/0"
+	if _, err := b.Insert(ctx, rep, repMsg); !errors.Is(err, ErrExists) {
+		t.Fatalf("repeat in a batch: got %v, want ErrExists", err)
+	}
+	check("a batch not yet committed", 5)
+	if err := b.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	check("a batch of three and a repeat", 8)
+
+	b, err = s.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, m := testArticle(20)
+	if _, err := b.Insert(ctx, a, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	check("a rolled back batch", 8)
+
+	if err := s.MarkSent(ctx, []int64{seqs[0], seqs[1], seqs[1], 999}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	check("two marked, one of them twice, and an unknown one", 6)
+	if err := s.MarkSent(ctx, seqs[:3], time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	check("one more marked among two already sent", 5)
+	if _, err := s.PruneSent(ctx, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	check("sent rows pruned", 5)
+
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openAt(t, path)
+	check("reopened", 5)
 }

@@ -60,6 +60,9 @@ type Store struct {
 	// writeErr holds the error of the last failed write when it was the database's fault (disk
 	// full, I/O, read-only, corrupt, locked), until a write succeeds. Ping reports it.
 	writeErr atomic.Pointer[error]
+	// unsent counts the unsent outbox messages: counted once at Open, then kept by the writes that
+	// queue messages and mark them sent, so that Unsent costs no query.
+	unsent atomic.Int64
 }
 
 // Open opens the database at path, creating it and its parent directory (mode 0o750) when
@@ -81,6 +84,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	db.SetMaxIdleConns(maxOpenConns)
 	s := &Store{db: db, path: path, writeSlot: make(chan struct{}, 1)}
 	if err := s.initRetrying(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	if err := s.countUnsent(ctx); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
@@ -134,7 +141,12 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: open %s: schema version %d is newer than this build's %d", path, v, len(migrations))
 	}
-	return &Store{db: db, path: path, writeSlot: make(chan struct{}, 1)}, nil
+	s := &Store{db: db, path: path, writeSlot: make(chan struct{}, 1)}
+	if err := s.countUnsent(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	return s, nil
 }
 
 // dsn builds the go-sqlite3 data source name for an absolute file path: a file: URI, so that a
