@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/feedd/feedd/fetcher"
+	"github.com/feedd/feedd/store"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/mmcdole/gofeed"
@@ -437,5 +438,65 @@ func TestRunManyFeedsOneHost(t *testing.T) {
 		if gap := starts[i].Sub(starts[i-1]); gap < 3*time.Second-step {
 			t.Errorf("requests %d and %d to one host %v apart, want at least host_gap 3s (less one clock step)", i-1, i, gap)
 		}
+	}
+}
+
+// TestRunServesMostOverdueFirst: when the only worker has been busy while several feeds came
+// due, the most overdue goes first, whatever the order of the list.
+func TestRunServesMostOverdueFirst(t *testing.T) {
+	var (
+		mu      sync.Mutex
+		order   []string
+		unblock = make(chan struct{})
+	)
+	h := newScheduleHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		order = append(order, strings.TrimPrefix(r.URL.Path, "/"))
+		mu.Unlock()
+		if r.URL.Path == "/blocker" {
+			<-unblock
+		}
+		http.Error(w, "broken", http.StatusInternalServerError)
+	}, func(o *Options) {
+		base := strings.TrimSuffix(o.Feeds[0].URL, "/feed.xml")
+		o.Feeds = nil
+		for _, id := range []string{"f4", "f3", "f2", "f1", "blocker"} { // least overdue listed first
+			o.Feeds = append(o.Feeds, Feed{ID: id, URL: base + "/" + id, Lang: "ar", Interval: 10 * time.Minute})
+		}
+		o.Concurrency, o.PerHost = 1, 1
+	})
+	ctx := context.Background()
+	now := h.clock.Now()
+	due := map[string]time.Duration{"blocker": 30 * time.Second, "f1": time.Minute, "f2": 2 * time.Minute,
+		"f3": 3 * time.Minute, "f4": 4 * time.Minute}
+	for _, f := range h.pipe.opts.Feeds {
+		if err := h.pipe.store.PutFeed(ctx, store.Feed{ID: f.ID, URL: f.URL, NextPollAt: now.Add(due[f.ID])}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.start(t) // the clock at 11 s: nothing due
+	h.advanceTo(t, now.Add(29*time.Second), 0)
+	h.clock.Advance(2 * time.Second)
+	waitRequests(t, &h.requests, 1) // the blocker holds the only worker
+	for range 5 * 60 {              // meanwhile every other feed comes due
+		h.clock.Advance(time.Second)
+	}
+	close(unblock)
+	waitRequests(t, &h.requests, 5)
+	mu.Lock()
+	defer mu.Unlock()
+	if got, want := strings.Join(order, " "), "blocker f1 f2 f3 f4"; got != want {
+		t.Errorf("polled in the order %q, want %q (most overdue first)", got, want)
+	}
+}
+
+func waitRequests(t *testing.T, n *atomic.Int64, want int64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for n.Load() < want {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d requests, want %d", n.Load(), want)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
