@@ -27,7 +27,7 @@ func loadConfig(path string, stderr io.Writer) (config.Config, error) {
 	if err != nil {
 		var ps *config.Problems
 		if errors.As(err, &ps) {
-			fmt.Fprintf(stderr, "feedd: invalid configuration (%d problems):\n", len(*ps))
+			fmt.Fprintf(stderr, "feedd: invalid configuration (%s):\n", plural(len(*ps), "problem", "problems"))
 			for _, p := range *ps {
 				fmt.Fprintf(stderr, "  %s\n", p)
 			}
@@ -36,6 +36,14 @@ func loadConfig(path string, stderr io.Writer) (config.Config, error) {
 		return cfg, &exitError{exitBadConfig, err}
 	}
 	return cfg, nil
+}
+
+// plural writes n with the singular or plural noun: "1 problem", "3 problems".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // newFlags returns a flag set that reports errors as exit-2 errors instead of exiting.
