@@ -28,6 +28,13 @@ type TailOptions struct {
 	// Last, when > 0, starts with the last Last messages on Subject (over
 	// all subjects the filter matches, not per subject).
 	Last int
+	// CaughtUp, when set, is called once, from Tail's goroutine, when the
+	// stored messages selected have all been delivered and Tail waits for
+	// new ones (at once when none was selected).
+	CaughtUp func()
+	// UntilCaughtUp makes Tail return nil once it has caught up instead of
+	// waiting for new messages: for a stream nothing publishes to.
+	UntilCaughtUp bool
 }
 
 // Received is a message delivered by Tail.
@@ -107,6 +114,19 @@ func (b *Bus) Tail(ctx context.Context, o TailOptions, fn func(Received) error) 
 	stop := context.AfterFunc(ctx, it.Stop)
 	defer stop()
 
+	caughtUp := false
+	catchUp := func() {
+		caughtUp = true
+		if o.CaughtUp != nil {
+			o.CaughtUp()
+		}
+	}
+	if info := cons.CachedInfo(); info != nil && info.NumPending == 0 {
+		catchUp()
+		if o.UntilCaughtUp {
+			return nil
+		}
+	}
 	for {
 		msg, err := it.Next(jetstream.NextContext(ctx))
 		if err != nil {
@@ -128,6 +148,12 @@ func (b *Bus) Tail(ctx context.Context, o TailOptions, fn func(Received) error) 
 		}
 		if err := fn(r); err != nil {
 			return err
+		}
+		if !caughtUp && meta.NumPending == 0 {
+			catchUp()
+			if o.UntilCaughtUp {
+				return nil
+			}
 		}
 	}
 }

@@ -299,3 +299,76 @@ func TestTailErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestTailUntilCaughtUp(t *testing.T) {
+	b := newBus(t)
+	mustPublish(t, b, messages("articles.new.ar.x", "old", 6))
+
+	tests := []struct {
+		name    string
+		subject string
+		last    int
+		since   time.Duration
+		want    []uint64
+	}{
+		{name: "last 3", last: 3, want: []uint64{4, 5, 6}},
+		{name: "since an hour", since: time.Hour, want: seqRange(1, 6)},
+		{name: "nothing selected", want: nil},
+		{name: "a filter that matches nothing", subject: "articles.duplicate.>", last: 5, want: nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
+			var got []uint64
+			caught := 0
+			err := b.Tail(ctx, TailOptions{Stream: testStream, Subject: tt.subject, Last: tt.last, Since: tt.since,
+				UntilCaughtUp: true, CaughtUp: func() { caught++ }}, func(r Received) error {
+				got = append(got, r.Seq)
+				return nil
+			})
+			if err != nil || ctx.Err() != nil {
+				t.Fatalf("Tail: %v (context: %v), want it to return nil by itself", err, ctx.Err())
+			}
+			if !slices.Equal(got, tt.want) || caught != 1 {
+				t.Errorf("got %v, caught up %d times; want %v, once", got, caught, tt.want)
+			}
+		})
+	}
+}
+
+// TestTailCaughtUp: following, CaughtUp is called once, after the stored messages selected and
+// before the new ones.
+func TestTailCaughtUp(t *testing.T) {
+	b := newBus(t)
+	mustPublish(t, b, messages("articles.new.ar.x", "old", 4))
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	var events []string
+	caught := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- b.Tail(ctx, TailOptions{Stream: testStream, Last: 2, CaughtUp: func() {
+			events = append(events, "caught up")
+			close(caught)
+		}}, func(r Received) error {
+			events = append(events, fmt.Sprint(r.Seq))
+			if r.Seq == 5 {
+				cancel()
+			}
+			return nil
+		})
+	}()
+	select {
+	case <-caught:
+	case <-ctx.Done():
+		t.Fatal("never caught up")
+	}
+	mustPublish(t, b, messages("articles.new.ar.x", "new", 1))
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"3", "4", "caught up", "5"}; !slices.Equal(events, want) {
+		t.Errorf("got %v, want %v", events, want)
+	}
+}

@@ -407,6 +407,16 @@ func TestLoadProblems(t *testing.T) {
 			want: []Problem{{"poll.max_body", "0B", "must be positive"}},
 		},
 		{
+			name: "size without a unit",
+			yaml: "poll:\n  max_body: 16\n",
+			want: []Problem{{"poll.max_body", "16B", "must be at least 64KiB (a size without a unit is in bytes: write 16MiB, 512KiB)"}},
+		},
+		{
+			name: "size just below the least",
+			yaml: "poll:\n  max_body: 65535\n",
+			want: []Problem{{"poll.max_body", "65535B", "must be at least 64KiB (a size without a unit is in bytes: write 16MiB, 512KiB)"}},
+		},
+		{
 			name: "bad duration",
 			yaml: "poll:\n  interval: ten\n",
 			want: []Problem{{"poll.interval", "ten", "invalid duration"}},

@@ -66,9 +66,7 @@ func (c Config) problems() Problems {
 	atLeastOne(&ps, "poll.concurrency", c.Poll.Concurrency)
 	atLeastOne(&ps, "poll.per_host", c.Poll.PerHost)
 	positive(&ps, "poll.timeout", c.Poll.Timeout)
-	if c.Poll.MaxBody <= 0 {
-		ps.add("poll.max_body", c.Poll.MaxBody.String(), "must be positive")
-	}
+	atLeastSize(&ps, "poll.max_body", c.Poll.MaxBody, MinMaxBody)
 	if strings.ContainsFunc(c.Poll.UserAgent, unicode.IsControl) {
 		ps.add("poll.user_agent", c.Poll.UserAgent, "must not contain control characters")
 	}
@@ -139,6 +137,21 @@ func positive(ps *Problems, key string, d time.Duration) bool {
 		return false
 	}
 	return true
+}
+
+// MinMaxBody is the least poll.max_body: the smallest real feeds are a few KiB, so anything below
+// this is a size written without its unit ("16" for 16MiB), which would fail every feed as too large.
+const MinMaxBody = 64 * KiB
+
+// atLeastSize adds a problem when n is not positive, or below least, which is most likely a size
+// written without its unit.
+func atLeastSize(ps *Problems, key string, n, least Size) {
+	switch {
+	case n <= 0:
+		ps.add(key, n.String(), "must be positive")
+	case n < least:
+		ps.add(key, n.String(), "must be at least "+least.String()+" (a size without a unit is in bytes: write 16MiB, 512KiB)")
+	}
 }
 
 func atLeastOne(ps *Problems, key string, n int) {

@@ -16,8 +16,18 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Check reports whether one dependency is ready; a non-nil error says why not.
+// Check reports whether one dependency is ready; a non-nil error says why not. An error made with
+// Degraded is shown in /readyz without making it fail.
 type Check func(ctx context.Context) error
+
+// Degraded marks a check's error as worth saying in /readyz but not a reason to be unready: the
+// daemon still does its job, and restarting it or routing around it would not help.
+func Degraded(err error) error { return &degradedError{err} }
+
+type degradedError struct{ err error }
+
+func (e *degradedError) Error() string { return e.err.Error() }
+func (e *degradedError) Unwrap() error { return e.err }
 
 // Server is the ops HTTP listener.
 type Server struct {
@@ -45,6 +55,11 @@ func Listen(addr string, gatherer prometheus.Gatherer, checks map[string]Check, 
 			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 			err := check(ctx)
 			cancel()
+			var dg *degradedError
+			if errors.As(err, &dg) {
+				status[name] = err.Error() // said, but not a reason to be unready
+				continue
+			}
 			if err != nil {
 				ready = false
 				status[name] = err.Error()

@@ -27,6 +27,7 @@ func TestEndpoints(t *testing.T) {
 			}
 			return nil
 		},
+		"feeds": func(context.Context) error { return Degraded(errors.New("every feed failing")) },
 	}
 	s, err := Listen("127.0.0.1:0", reg, checks, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -56,6 +57,8 @@ func TestEndpoints(t *testing.T) {
 		{"healthz while nats is down", false, "/healthz", 200, "ok"},
 		{"readyz while nats is down", false, "/readyz", 503, `"nats":"not connected"`},
 		{"readyz when everything is up", true, "/readyz", 200, `"ready":true`},
+		{"readyz says what is degraded", true, "/readyz", 200, `"feeds":"every feed failing"`},
+		{"readyz degraded and down", false, "/readyz", 503, `"feeds":"every feed failing"`},
 		{"metrics", true, "/metrics", 200, "feedd_test_total 3"},
 		{"unknown path", true, "/nope", 404, ""},
 	}

@@ -28,6 +28,7 @@ func TestCheckRefusesBadConfig(t *testing.T) {
 		{"unknown key", "poll:\n  intervall: 5m\n", []string{"poll.intervall", "unknown key"}},
 		{"invalid yaml", "poll: [interval: 5m\n", []string{"config", "line"}},
 		{"bad size", "poll:\n  max_body: 16XB\n", []string{"poll.max_body", "16XB"}},
+		{"size without a unit", "poll:\n  max_body: 16\n", []string{"(1 problem):", "poll.max_body", `"16B"`, "at least 64KiB"}},
 		{"bad duration", "poll:\n  timeout: ten\n", []string{"poll.timeout", `"ten"`}},
 	}
 	for _, tt := range tests {
@@ -62,7 +63,7 @@ func TestCheckReportsEveryProblem(t *testing.T) {
 	if code := run(context.Background(), []string{"check", "--config", path}, &stdout, &stderr); code != 2 {
 		t.Fatalf("exit %d, want 2", code)
 	}
-	for _, key := range []string{"poll.interval", "poll.concurrency", "feeds[0].id"} {
+	for _, key := range []string{"(3 problems):", "poll.interval", "poll.concurrency", "feeds[0].id"} {
 		if !strings.Contains(stderr.String(), key) {
 			t.Errorf("stderr lacks %s:\n%s", key, stderr.String())
 		}

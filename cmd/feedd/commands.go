@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -27,7 +28,7 @@ func loadConfig(path string, stderr io.Writer) (config.Config, error) {
 	if err != nil {
 		var ps *config.Problems
 		if errors.As(err, &ps) {
-			fmt.Fprintf(stderr, "feedd: invalid configuration (%d problems):\n", len(*ps))
+			fmt.Fprintf(stderr, "feedd: invalid configuration (%s):\n", plural(len(*ps), "problem", "problems"))
 			for _, p := range *ps {
 				fmt.Fprintf(stderr, "  %s\n", p)
 			}
@@ -36,6 +37,14 @@ func loadConfig(path string, stderr io.Writer) (config.Config, error) {
 		return cfg, &exitError{exitBadConfig, err}
 	}
 	return cfg, nil
+}
+
+// plural writes n with the singular or plural noun: "1 problem", "3 problems".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // newFlags returns a flag set that reports errors as exit-2 errors instead of exiting.
@@ -92,9 +101,11 @@ func natsTarget(cfg config.Config) string {
 	return "embedded on " + cfg.NATS.Listen
 }
 
+// cmdFeeds shows each configured feed's state, as a table or, with --json, as a JSON array.
 func cmdFeeds(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("feeds", stderr)
 	path := configFlag(fs)
+	asJSON := fs.Bool("json", false, "print a JSON array of the feeds' states, with every error in full")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -118,6 +129,9 @@ func cmdFeeds(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			states[f.ID] = f
 		}
 	}
+	if *asJSON {
+		return printFeedsJSON(stdout, cfg.Feeds, states)
+	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "FEED\tLAST POLL\tSTATUS\tNEXT POLL\tFAILURES\tITEMS\tERROR")
 	now := time.Now()
@@ -135,9 +149,79 @@ func cmdFeeds(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			status += fmt.Sprintf(" (%d)", s.LastStatus)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", f.ID, ago(now, s.LastPollAt), status,
-			until(now, s.NextPollAt), s.ConsecutiveFailures, s.Items, oneLine(s.LastError, 60))
+			until(now, s.NextPollAt), s.ConsecutiveFailures, s.Items, oneLine(errorCause(s.LastError), 60))
 	}
 	return tw.Flush()
+}
+
+// feedJSON is one feed in `feedd feeds --json`. Times are RFC 3339 in UTC, null when there is none.
+type feedJSON struct {
+	ID                  string     `json:"id"`
+	Name                string     `json:"name"`
+	URL                 string     `json:"url"`
+	FetchURL            string     `json:"fetch_url"` // where it is polled: url, or where it moved
+	LastPollAt          *time.Time `json:"last_poll_at"`
+	LastSuccessAt       *time.Time `json:"last_success_at"`
+	NextPollAt          *time.Time `json:"next_poll_at"`
+	Status              string     `json:"status"` // never, ok, or the error class of the last poll
+	HTTPStatus          int        `json:"http_status"`
+	ConsecutiveFailures int        `json:"consecutive_failures"`
+	Items               int64      `json:"items"`
+	Cause               string     `json:"cause"`      // the last error, its cause first
+	LastError           string     `json:"last_error"` // the last error in full
+}
+
+func printFeedsJSON(w io.Writer, feeds []config.Feed, states map[string]store.Feed) error {
+	ts := func(t time.Time) *time.Time {
+		if t.IsZero() {
+			return nil
+		}
+		t = t.UTC()
+		return &t
+	}
+	out := make([]feedJSON, 0, len(feeds))
+	for _, f := range feeds {
+		s := states[f.ID]
+		j := feedJSON{ID: f.ID, Name: f.Name, URL: f.URL, FetchURL: f.URL, Status: "never"}
+		if s.FetchURL != "" {
+			j.FetchURL = s.FetchURL
+		}
+		if !s.LastPollAt.IsZero() {
+			j.Status = "ok"
+			if s.ErrorClass != "" {
+				j.Status = s.ErrorClass
+			}
+			j.LastPollAt, j.LastSuccessAt, j.NextPollAt = ts(s.LastPollAt), ts(s.LastSuccessAt), ts(s.NextPollAt)
+			j.HTTPStatus, j.ConsecutiveFailures, j.Items = s.LastStatus, s.ConsecutiveFailures, s.Items
+			j.Cause, j.LastError = errorCause(s.LastError), s.LastError
+		}
+		out = append(out, j)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(out)
+}
+
+// requestPrefix matches the `Get "URL": ` that net/http puts before a transport error.
+var requestPrefix = regexp.MustCompile(`\b(?:Get|Head|Post) "[^"]*": `)
+
+// errorCause rewrites a fetch error for a narrow column, its cause first: `fetch URL: Get "URL":
+// dial tcp: lookup host: no such host` becomes `no such host (dial tcp: lookup host)`. The URL,
+// which the table already names by feed id, is dropped.
+func errorCause(msg string) string {
+	msg = strings.Join(strings.Fields(msg), " ")
+	if rest, ok := strings.CutPrefix(msg, "fetch "); ok {
+		if _, after, ok := strings.Cut(rest, ": "); ok {
+			msg = after
+		}
+	}
+	msg = requestPrefix.ReplaceAllString(msg, "")
+	i := strings.LastIndex(msg, ": ")
+	if i < 0 {
+		return msg
+	}
+	return msg[i+2:] + " (" + msg[:i] + ")"
 }
 
 func ago(now, t time.Time) string {

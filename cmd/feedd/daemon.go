@@ -89,6 +89,8 @@ type daemon struct {
 	relay    *pipeline.Relay
 	relayRef atomic.Pointer[pipeline.Relay] // for NATS callbacks, which may run before relay is set
 	pipe     *pipeline.Pipeline
+	// feedWatch says when every feed is failing at once (no network).
+	feedWatch *ops.FeedWatch
 
 	streamReady chan struct{}
 	bg          sync.WaitGroup
@@ -171,6 +173,7 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *daemon,
 			}
 		}
 	}
+	d.feedWatch = ops.NewFeedWatch(len(feeds), log)
 	fetch := fetcher.New(fetcher.Options{
 		Timeout:  cfg.Poll.Timeout,
 		MaxBody:  int64(cfg.Poll.MaxBody),
@@ -189,7 +192,7 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *daemon,
 		DedupeWindow: cfg.Dedupe.Window,
 		Logger:       log,
 		Metrics:      metrics,
-	}, fetch, d.store, d.relay)
+	}, watchedFetcher{fetch, d.feedWatch}, d.store, d.relay)
 
 	if err := d.pipe.Restore(ctx); err != nil {
 		return nil, err
@@ -209,6 +212,7 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *daemon,
 				}
 				return d.relay.Health()
 			},
+			"feeds": d.feedWatch.Check,
 		}
 		if d.ops, err = ops.Listen(cfg.HTTP.Listen, reg, checks, log); err != nil {
 			return nil, err
@@ -217,6 +221,24 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *daemon,
 		log.Info("ops listener ready", "addr", d.ops.Addr(), "paths", "/healthz /readyz /metrics")
 	}
 	return d, nil
+}
+
+// watchedFetcher tells feedWatch the outcome of each fetch, so that a daemon whose feeds all fail
+// says so once instead of in one warning per feed.
+type watchedFetcher struct {
+	pipeline.Fetcher
+	watch *ops.FeedWatch
+}
+
+func (w watchedFetcher) Fetch(ctx context.Context, req fetcher.Request) (*fetcher.Result, error) {
+	r, err := w.Fetcher.Fetch(ctx, req)
+	switch {
+	case err == nil:
+		w.watch.Succeeded(req.URL)
+	case ctx.Err() == nil: // a fetch cut short by shutdown says nothing about the feed
+		w.watch.Failed(req.URL, string(fetcher.ClassOf(err)))
+	}
+	return r, err
 }
 
 func userAgent(cfg config.Config) string {
@@ -246,6 +268,9 @@ func (d *daemon) ensureStream(ctx context.Context) {
 				"duplicate_window", c.DuplicateWindow, "max_age", c.MaxAge)
 			close(d.streamReady)
 			return
+		}
+		if ctx.Err() != nil {
+			return // stopping: the attempt was cut short, nothing to report
 		}
 		if errors.Is(err, bus.ErrNotConnected) || errors.Is(err, context.DeadlineExceeded) {
 			d.log.Warn("cannot ensure stream yet, retrying", "stream", c.Name, "err", err, "retry_in", wait)
@@ -305,6 +330,9 @@ func (d *daemon) once(ctx context.Context, timeout time.Duration, stdout io.Writ
 	fmt.Fprintf(stdout, "%s\n", out)
 	if drainErr != nil {
 		return &exitError{exitFailure, fmt.Errorf("publishing did not complete: %d articles left in the outbox for the next run: %w", d.pending, drainErr)}
+	}
+	if counts.Feeds > 0 && counts.Failed == counts.Feeds {
+		return &exitError{exitAllFailed, fmt.Errorf("every feed failed (%d of %d): the log gives each cause; `feedd feeds` shows them", counts.Failed, counts.Feeds)}
 	}
 	return nil
 }

@@ -31,6 +31,7 @@ const (
 	exitOK        = 0
 	exitFailure   = 1 // a run that could not complete (for run --once: publishing timed out)
 	exitBadConfig = 2 // a bad configuration or bad command line
+	exitAllFailed = 3 // run --once: every feed failed (no network, or every URL wrong)
 )
 
 // exitError carries an exit code out of a subcommand.
