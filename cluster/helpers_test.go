@@ -80,16 +80,20 @@ func (ts *terms) snapshot() []term {
 	return out
 }
 
-// current returns the term that has not ended, if any.
+// current returns the latest term that has not ended, if any.
 func (ts *terms) current() (term, bool) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
+	var cur *term
 	for _, tm := range ts.all {
-		if tm.end.IsZero() {
-			return *tm, true
+		if tm.end.IsZero() && (cur == nil || tm.epoch > cur.epoch) {
+			cur = tm
 		}
 	}
-	return term{}, false
+	if cur == nil {
+		return term{}, false
+	}
+	return *cur, true
 }
 
 // checkNoOverlap fails t when two terms overlap or epochs do not grow with time, and returns

@@ -224,11 +224,20 @@ func TestLeaseNATSRestart(t *testing.T) {
 	const ttl = 2 * time.Second
 	c, js, _ := setup(t, ttl)
 	jss := make([]jetstream.JetStream, 3)
+	ncs := make([]*nats.Conn, 3)
 	for i := range jss {
-		_, jss[i] = connect(t, c.URLs())
+		ncs[i], jss[i] = connect(t, c.URLs())
 	}
 	ts, _, stop := startReplicas(t, jss, nil)
-	waitLeader(t, ts, 5*ttl, 0)
+	leader := waitLeader(t, ts, 5*ttl, 0)
+
+	// The server the leader is connected to: it reconnects to another and renews there.
+	name := ncs[int(leader.holder[1]-'1')].ConnectedServerName()
+	t.Logf("stopping %s, the leader's server", name)
+	c.Stop(int(name[1] - '1'))
+	time.Sleep(ttl)
+	c.Restart(int(name[1] - '1'))
+	time.Sleep(ttl)
 
 	for round := range 2 {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
