@@ -51,6 +51,8 @@ type Config struct {
 	Dedupe Dedupe `yaml:"dedupe"`
 	// Outbox configures the queue of articles waiting for JetStream.
 	Outbox Outbox `yaml:"outbox"`
+	// Cluster configures high availability: several replicas, one leader (not wired yet).
+	Cluster Cluster `yaml:"cluster"`
 	// Feeds lists the feeds to poll. Load fills it with DefaultFeeds when the file lists none.
 	Feeds []Feed `yaml:"feeds"`
 }
@@ -129,6 +131,20 @@ type Outbox struct {
 	MaxPending int `yaml:"max_pending"`
 }
 
+// Cluster configures high availability on a NATS cluster: replicas with one Name share one
+// leader lease, one feed state and one stream (see package cluster).
+type Cluster struct {
+	// Enabled joins the replicas named Name on the NATS cluster of NATS.URL. Validation refuses
+	// it until the daemon wires cluster mode in.
+	Enabled bool `yaml:"enabled"`
+	// Name is shared by the replicas of one deployment: [a-z0-9_-]+. It names their key-value
+	// buckets.
+	Name string `yaml:"name"`
+	// LeaseTTL is how long a leader's lease lasts without renewal: a leader that cannot renew
+	// stops before it runs out, and a standby takes over after it. At least 1s.
+	LeaseTTL time.Duration `yaml:"lease_ttl"`
+}
+
 // Feed is one feed to poll.
 type Feed struct {
 	// ID names the feed in NATS subjects and the store: [a-z0-9_-]+, unique.
@@ -190,9 +206,10 @@ func Default() Config {
 			HostGap:     time.Second,
 			MaxItems:    1000,
 		},
-		Dedupe: Dedupe{Window: 7 * 24 * time.Hour},
-		Outbox: Outbox{MaxPending: 100_000},
-		Feeds:  DefaultFeeds(),
+		Dedupe:  Dedupe{Window: 7 * 24 * time.Hour},
+		Outbox:  Outbox{MaxPending: 100_000},
+		Cluster: Cluster{Name: "feedd", LeaseTTL: 10 * time.Second},
+		Feeds:   DefaultFeeds(),
 	}
 }
 

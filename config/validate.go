@@ -13,6 +13,10 @@ import (
 	"unicode"
 )
 
+// MinLeaseTTL is the shortest cluster.lease_ttl: below it, a leader renews too often and a
+// network hiccup or a JetStream leader election costs the lease.
+const MinLeaseTTL = time.Second
+
 var (
 	feedIDPattern   = regexp.MustCompile(`^[a-z0-9_-]+$`)
 	languagePattern = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]+)*$`)
@@ -83,6 +87,16 @@ func (c Config) problems() Problems {
 
 	positive(&ps, "dedupe.window", c.Dedupe.Window)
 	atLeastOne(&ps, "outbox.max_pending", c.Outbox.MaxPending)
+
+	if !feedIDPattern.MatchString(c.Cluster.Name) {
+		ps.add("cluster.name", c.Cluster.Name, "must match [a-z0-9_-]+")
+	}
+	if c.Cluster.LeaseTTL < MinLeaseTTL {
+		ps.add("cluster.lease_ttl", formatDuration(c.Cluster.LeaseTTL), "must be at least "+formatDuration(MinLeaseTTL))
+	}
+	if c.Cluster.Enabled {
+		ps.add("cluster.enabled", "true", "cluster mode is not wired into the daemon yet: leave it false")
+	}
 
 	if len(c.Feeds) == 0 {
 		ps.add(feedsKey, "", "must list at least one feed")
