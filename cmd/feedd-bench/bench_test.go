@@ -150,8 +150,8 @@ func TestWriteText(t *testing.T) {
 		ratio float64
 		want  string
 	}{
-		{name: "within", ratio: 1.2, want: "ratio feedd/floor: 1.20 (within issue 6's 1.5)"},
-		{name: "beyond", ratio: 9.31, want: "ratio feedd/floor: 9.31 (NOT within issue 6's 1.5)"},
+		{name: "within", ratio: 1.2, want: "ratio feedd/floor: 1.20 (within the bound of 1.5)"},
+		{name: "beyond", ratio: 9.31, want: "ratio feedd/floor: 9.31 (NOT within the bound of 1.5)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

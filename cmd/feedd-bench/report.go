@@ -33,7 +33,11 @@ func (r report) writeText(w io.Writer) {
 	if r.Ratio > r.RatioLimit {
 		verdict = "NOT within"
 	}
-	fmt.Fprintf(w, "\nratio feedd/floor: %.2f (%s issue 6's %.1f)\n\n", r.Ratio, verdict, r.RatioLimit)
+	fmt.Fprintf(w, "\nratio feedd/floor: %.2f (%s the bound of %.1f)", r.Ratio, verdict, r.RatioLimit)
+	if r.Floor.MedianCPUSeconds > 0 {
+		fmt.Fprintf(w, "; in CPU: %.2f", r.Feedd.MedianCPUSeconds/r.Floor.MedianCPUSeconds)
+	}
+	fmt.Fprintf(w, "\n\n")
 	fmt.Fprintf(w, "floor peak: %s\nfloor CPU:  %s\nfeedd peak: %s\nfeedd CPU:  %s\n",
 		r.Floor.PeakMeasure, r.Floor.CPUMeasure, r.Feedd.PeakMeasure, r.Feedd.CPUMeasure)
 	s := r.Summary
