@@ -106,3 +106,19 @@ func shingles(s string) map[string]int {
 	}
 	return out
 }
+
+// Leaks returns the titles and leads of other articles (p.Others) that show in out: those
+// with a 4-word shingle in out that is not in the page's own text.
+func Leaks(p Page, out string) []string {
+	own, got := shingles(p.Text), shingles(out)
+	var leaks []string
+	for _, o := range p.Others {
+		for k := range shingles(o) {
+			if got[k] > 0 && own[k] == 0 {
+				leaks = append(leaks, o)
+				break
+			}
+		}
+	}
+	return leaks
+}
