@@ -1,0 +1,64 @@
+package extract
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+
+	readability "codeberg.org/readeck/go-readability/v2"
+	"golang.org/x/net/html"
+)
+
+// extractDoc extracts the article of a parsed document. It mutates doc.
+func extractDoc(doc *html.Node, pageURL *url.URL, rule *Rule) (*Result, error) {
+	m := readMeta(doc, pageURL)
+	var body []*html.Node
+	if rule != nil && rule.Body != "" {
+		var err error
+		body, err = applyRule(doc, rule)
+		if err != nil {
+			return nil, fmt.Errorf("extract %s: %w", urlString(pageURL), err)
+		}
+	}
+	if len(body) == 0 {
+		n, err := general(doc, pageURL)
+		if err != nil {
+			return nil, fmt.Errorf("extract %s: %w", urlString(pageURL), err)
+		}
+		body = []*html.Node{n}
+	}
+	text := validUTF8(plainText(body...))
+	if text == "" {
+		return nil, fmt.Errorf("extract %s: %w", urlString(pageURL), ErrNoArticle)
+	}
+	var hb strings.Builder
+	for _, n := range body {
+		if err := html.Render(&hb, n); err != nil {
+			return nil, fmt.Errorf("extract %s: render html: %w", urlString(pageURL), err)
+		}
+	}
+	return &Result{
+		Title:       validUTF8(m.title),
+		Byline:      validUTF8(m.byline),
+		PublishedAt: m.published,
+		ImageURL:    validUTF8(m.image),
+		Text:        text,
+		HTML:        validUTF8(hb.String()),
+	}, nil
+}
+
+// general runs the general extractor on doc and returns the article's container.
+func general(doc *html.Node, pageURL *url.URL) (*html.Node, error) {
+	p := readability.NewParser()
+	if pageURL == nil {
+		pageURL = &url.URL{}
+	}
+	art, err := p.ParseAndMutate(doc, pageURL)
+	if err != nil {
+		return nil, err
+	}
+	if art.Node == nil {
+		return nil, ErrNoArticle
+	}
+	return art.Node, nil
+}

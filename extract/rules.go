@@ -1,0 +1,60 @@
+package extract
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/andybalholm/cascadia"
+	"golang.org/x/net/html"
+)
+
+// builtinRules are the per-site rules of the built-in outlets, by host without "www.".
+var builtinRules = map[string]Rule{}
+
+// RuleFor returns the built-in rule for a host, if any.
+func RuleFor(host string) (*Rule, bool) {
+	host = strings.TrimPrefix(strings.ToLower(strings.TrimSuffix(host, ".")), "www.")
+	r, ok := builtinRules[host]
+	if !ok {
+		return nil, false
+	}
+	r.Strip = append([]string(nil), r.Strip...)
+	return &r, true
+}
+
+// applyRule strips rule.Strip from doc and returns the nodes rule.Body selects, outermost only.
+func applyRule(doc *html.Node, rule *Rule) ([]*html.Node, error) {
+	body, err := cascadia.Compile(rule.Body)
+	if err != nil {
+		return nil, fmt.Errorf("rule body %q: %w", rule.Body, err)
+	}
+	for _, s := range rule.Strip {
+		sel, err := cascadia.Compile(s)
+		if err != nil {
+			return nil, fmt.Errorf("rule strip %q: %w", s, err)
+		}
+		for _, n := range cascadia.QueryAll(doc, sel) {
+			if n.Parent != nil {
+				n.Parent.RemoveChild(n)
+			}
+		}
+	}
+	var out []*html.Node
+	for _, n := range cascadia.QueryAll(doc, body) {
+		if !hasAncestor(n, out) {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+func hasAncestor(n *html.Node, set []*html.Node) bool {
+	for p := n.Parent; p != nil; p = p.Parent {
+		for _, s := range set {
+			if s == p {
+				return true
+			}
+		}
+	}
+	return false
+}
