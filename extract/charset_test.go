@@ -25,7 +25,7 @@ func TestMetaLabel(t *testing.T) {
 }
 
 func FuzzDecodeHTML(f *testing.F) {
-	f.Add([]byte(`<html><head><meta charset="windows-1256"></head><body>` + "\xe3\xd1\xcd\xc8\xc7" + `</body></html>`), "text/html")
+	f.Add([]byte(`<html><head><meta charset="windows-1256"></head><body>`+"\xe3\xd1\xcd\xc8\xc7"+`</body></html>`), "text/html")
 	f.Add([]byte("\xEF\xBB\xBF<p>نص</p>"), "text/html; charset=iso-8859-6")
 	f.Add([]byte("\xFF\xFE<\x00p\x00>\x00"), "")
 	f.Add([]byte(`<meta http-equiv="content-type" content="text/html; charset=utf-16">`), "text/html; charset=bogus")
