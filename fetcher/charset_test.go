@@ -351,8 +351,8 @@ func TestDecodeUTF32(t *testing.T) {
 		bom         []byte
 		wantCharset string
 	}{
-		{name: "big endian with bom", enc: utf32.UTF32(utf32.BigEndian, utf32.IgnoreBOM), bom: bomUTF32BE, wantCharset: "utf-32be"},
-		{name: "little endian with bom", enc: utf32.UTF32(utf32.LittleEndian, utf32.IgnoreBOM), bom: bomUTF32LE, wantCharset: "utf-32le"},
+		{name: "big endian with bom", enc: utf32.UTF32(utf32.BigEndian, utf32.IgnoreBOM), bom: []byte{0, 0, 0xFE, 0xFF}, wantCharset: "utf-32be"},
+		{name: "little endian with bom", enc: utf32.UTF32(utf32.LittleEndian, utf32.IgnoreBOM), bom: []byte{0xFF, 0xFE, 0, 0}, wantCharset: "utf-32le"},
 		{name: "big endian without bom", enc: utf32.UTF32(utf32.BigEndian, utf32.IgnoreBOM), wantCharset: "utf-32be"},
 		{name: "little endian without bom", enc: utf32.UTF32(utf32.LittleEndian, utf32.IgnoreBOM), wantCharset: "utf-32le"},
 	}

@@ -8,10 +8,11 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/feedd/feedd/internal/httpget"
 )
 
 // Class names the kind of failure a fetch ran into, for logs, metrics and feed state. The caller
@@ -65,11 +66,6 @@ func ClassOf(err error) Class {
 	return ClassIO
 }
 
-// redirectError is returned by the client's redirect policy.
-type redirectError struct{ msg string }
-
-func (e *redirectError) Error() string { return e.msg }
-
 // statusError is the cause of a ClassHTTPStatus error.
 type statusError struct{ code int }
 
@@ -87,10 +83,10 @@ func classify(ctx context.Context, err error) Class {
 	case ctx.Err() != nil:
 		return ClassCanceled
 	}
-	if _, ok := errors.AsType[*redirectError](err); ok {
+	if _, ok := errors.AsType[*httpget.RedirectError](err); ok {
 		return ClassRedirect
 	}
-	if _, ok := errors.AsType[*forbiddenError](err); ok {
+	if _, ok := errors.AsType[*httpget.ForbiddenError](err); ok {
 		return ClassForbidden
 	}
 	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
@@ -147,28 +143,4 @@ func isTLSError(err error) bool {
 		return true
 	}
 	return false
-}
-
-// retryAfter parses a Retry-After header value: delay seconds or an HTTP-date. It returns 0 for
-// an empty, malformed or past value.
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs <= 0 {
-			return 0
-		}
-		const maxSecs = int64(1<<63-1) / int64(time.Second)
-		return time.Duration(min(secs, maxSecs)) * time.Second
-	}
-	t, err := http.ParseTime(v)
-	if err != nil {
-		return 0
-	}
-	if d := t.Sub(now); d > 0 {
-		return d.Round(time.Second)
-	}
-	return 0
 }

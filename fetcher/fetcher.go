@@ -16,10 +16,11 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/mmcdole/gofeed"
+
+	"github.com/feedd/feedd/internal/httpget"
 )
 
 // Defaults for zero Options fields.
@@ -41,16 +42,16 @@ type Options struct {
 	MaxItems     int               // items kept per feed, the first in document order; default 1000
 	UserAgent    string            // default DefaultUserAgent
 	MaxRedirects int               // default 5; negative: follow none
-	Transport    http.RoundTripper // default: a tuned clone of http.DefaultTransport
+	Transport    http.RoundTripper // default: a tuned clone of http.DefaultTransport, with the proxy of HTTP_PROXY, HTTPS_PROXY and NO_PROXY
 
 	// DenyPrivateNetworks refuses connections to loopback, private (RFC 1918, fc00::/7),
 	// link-local, unspecified, multicast, reserved and carrier-grade NAT addresses, IPv4-mapped
 	// and NAT64 forms included, with ClassForbidden. It is checked at dial time, after DNS
 	// resolution, for the first request and every redirect, so DNS rebinding cannot get round
-	// it. With it, file URLs are refused too and no proxy is used (a proxy would resolve the
-	// names itself). A Transport given in Options must then be an *http.Transport: a clone of
-	// it is used, with its DialContext and DialTLSContext replaced; with any other
-	// RoundTripper every fetch fails with ClassRequest.
+	// it. With it, file URLs are refused too. A proxy from the environment is still used and
+	// trusted; what is sent through it is vetted first (see httpget.Config.DenyPrivate). A
+	// Transport given in Options must then be an *http.Transport: a clone of it is used, with
+	// its dialling replaced; with any other RoundTripper every fetch fails with ClassRequest.
 	DenyPrivateNetworks bool
 }
 
@@ -59,7 +60,7 @@ type Fetcher struct {
 	opts     Options
 	client   *http.Client
 	setupErr error                   // why no fetch can be made, from New
-	denied   func(netip.Addr) string // the DenyPrivateNetworks policy: deniedAddr, or a test's
+	denied   func(netip.Addr) string // the DenyPrivateNetworks policy: httpget.DeniedAddr, or a test's
 }
 
 // New returns a Fetcher with the given options, defaults filled in.
@@ -82,48 +83,15 @@ func New(o Options) *Fetcher {
 	case o.MaxRedirects < 0:
 		o.MaxRedirects = 0
 	}
-	f := &Fetcher{opts: o, denied: deniedAddr}
-	switch t := o.Transport.(type) {
-	case nil:
-		var control func(string, string, syscall.RawConn) error
-		if o.DenyPrivateNetworks {
-			control = f.control
-		}
-		f.opts.Transport = newTransport(o.Timeout, control)
-	case *http.Transport:
-		if o.DenyPrivateNetworks {
-			c := t.Clone()
-			c.Proxy = nil
-			c.DialContext = dialer(o.Timeout, f.control).DialContext
-			c.DialTLSContext = nil
-			f.opts.Transport = c
-		}
-	default:
-		if o.DenyPrivateNetworks {
-			f.setupErr = fmt.Errorf("deny_private_networks needs an *http.Transport, not %T", t)
-		}
-	}
-	f.client = &http.Client{Transport: f.opts.Transport, CheckRedirect: f.checkRedirect}
+	f := &Fetcher{opts: o, denied: httpget.DeniedAddr}
+	f.client, f.setupErr = httpget.NewClient(httpget.Config{
+		Timeout:      o.Timeout,
+		MaxRedirects: o.MaxRedirects,
+		Transport:    o.Transport,
+		DenyPrivate:  o.DenyPrivateNetworks,
+		Denied:       func(a netip.Addr) string { return f.denied(a) },
+	})
 	return f
-}
-
-// newTransport clones http.DefaultTransport (HTTP/2, and the proxy from the environment unless
-// control vets the addresses dialled) with timeouts suited to polling many hosts.
-func newTransport(timeout time.Duration, control func(string, string, syscall.RawConn) error) *http.Transport {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	if control != nil {
-		t.Proxy = nil
-	}
-	t.DialContext = dialer(timeout, control).DialContext
-	t.TLSHandshakeTimeout = min(10*time.Second, timeout)
-	t.ResponseHeaderTimeout = timeout
-	t.ExpectContinueTimeout = time.Second
-	t.MaxIdleConns = 100
-	t.MaxIdleConnsPerHost = 2
-	t.IdleConnTimeout = 90 * time.Second
-	t.ForceAttemptHTTP2 = true
-	t.DisableCompression = true // Fetch asks for gzip itself, to count decompressed bytes
-	return t
 }
 
 // Request names a feed, the validators of its previous 200 response and the feed's settings.
@@ -175,7 +143,7 @@ type Result struct {
 // Fetch fetches and parses one feed within the Timeout. It returns a Result with NotModified set,
 // and no error, when the server answers 304 or a file is unchanged. Every error is an *Error.
 func (f *Fetcher) Fetch(ctx context.Context, req Request) (*Result, error) {
-	if f.setupErr != nil {
+	if f.setupErr != nil || f.client == nil {
 		return nil, &Error{Class: ClassRequest, URL: req.URL, Err: f.setupErr}
 	}
 	u, err := url.Parse(req.URL)
@@ -248,7 +216,7 @@ func (f *Fetcher) fetchHTTP(ctx context.Context, u *url.URL, req Request) (*Resu
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
 		e := &Error{Class: ClassHTTPStatus, URL: req.URL, StatusCode: resp.StatusCode, Err: &statusError{code: resp.StatusCode}}
 		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
-			e.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), time.Now())
+			e.RetryAfter = httpget.RetryAfter(resp.Header.Get("Retry-After"), time.Now())
 		}
 		// Let the connection be reused when the error page is short.
 		_, _ = io.CopyN(io.Discard, resp.Body, 4096)
@@ -259,7 +227,7 @@ func (f *Fetcher) fetchHTTP(ctx context.Context, u *url.URL, req Request) (*Resu
 	if resp.ContentLength > f.opts.MaxBody && contentEncoding == "" {
 		return fail(ClassTooLarge, fmt.Errorf("content length %d is over the limit of %d bytes", resp.ContentLength, f.opts.MaxBody))
 	}
-	body, err := readBody(resp.Body, contentEncoding, f.opts.MaxBody)
+	body, err := httpget.ReadBody(resp.Body, contentEncoding, f.opts.MaxBody)
 	if err != nil {
 		return fail(classify(ctx, err), fmt.Errorf("read body: %w", err))
 	}
@@ -286,23 +254,6 @@ func (f *Fetcher) finish(res *Result, body []byte, contentType string, req Reque
 		res.CacheFor = max(res.CacheFor, headerCacheFor(res.Header, res.FetchedAt))
 	}
 	return res, nil
-}
-
-// checkRedirect limits the number of redirects, refuses loops and non-HTTP targets.
-func (f *Fetcher) checkRedirect(req *http.Request, via []*http.Request) error {
-	if len(via) > f.opts.MaxRedirects {
-		return &redirectError{msg: fmt.Sprintf("stopped after %d redirects", f.opts.MaxRedirects)}
-	}
-	if s := req.URL.Scheme; s != "http" && s != "https" {
-		return &redirectError{msg: fmt.Sprintf("redirect to unsupported scheme %q", s)}
-	}
-	target := req.URL.String()
-	for _, v := range via {
-		if v.URL.String() == target {
-			return &redirectError{msg: fmt.Sprintf("redirect loop at %s", target)}
-		}
-	}
-	return nil
 }
 
 // movedTo returns the final URL when the response was reached through redirects that were all

@@ -19,6 +19,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/feedd/feedd/internal/httpget"
 )
 
 const arabicTitle = "غارات على مناطق في الجنوب"
@@ -656,7 +658,7 @@ func TestClassify(t *testing.T) {
 		{name: "fetch deadline passed", ctx: expired, err: errors.New("read: connection closed"), want: ClassTimeout},
 		{name: "caller canceled", ctx: canceled, err: errors.New("read: connection closed"), want: ClassCanceled},
 		{name: "max bytes", err: &http.MaxBytesError{Limit: 1}, want: ClassTooLarge},
-		{name: "redirect", err: fmt.Errorf("get: %w", &redirectError{msg: "loop"}), want: ClassRedirect},
+		{name: "redirect", err: fmt.Errorf("get: %w", &httpget.RedirectError{Msg: "loop"}), want: ClassRedirect},
 		{name: "tls alert", err: &net.OpError{Op: "remote error", Err: errors.New("tls: handshake failure")}, want: ClassTLS},
 		{name: "other", err: io.ErrUnexpectedEOF, want: ClassIO},
 	}
@@ -678,29 +680,3 @@ type timeoutError struct{}
 func (timeoutError) Error() string   { return "i/o timeout" }
 func (timeoutError) Timeout() bool   { return true }
 func (timeoutError) Temporary() bool { return true }
-
-func TestRetryAfter(t *testing.T) {
-	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	tests := []struct {
-		name  string
-		value string
-		want  time.Duration
-	}{
-		{name: "empty", value: "", want: 0},
-		{name: "seconds", value: "120", want: 2 * time.Minute},
-		{name: "padded", value: " 30 ", want: 30 * time.Second},
-		{name: "zero", value: "0", want: 0},
-		{name: "negative", value: "-5", want: 0},
-		{name: "huge", value: "99999999999999999", want: time.Duration(int64(1<<63-1)/int64(time.Second)) * time.Second},
-		{name: "http date", value: "Sun, 01 Mar 2026 12:10:00 GMT", want: 10 * time.Minute},
-		{name: "past date", value: "Sun, 01 Mar 2026 11:00:00 GMT", want: 0},
-		{name: "garbage", value: "tomorrow", want: 0},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := retryAfter(tt.value, now); got != tt.want {
-				t.Errorf("got %v, want %v", got, tt.want)
-			}
-		})
-	}
-}

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"os"
 	"time"
+
+	"github.com/feedd/feedd/internal/httpget"
 )
 
 // fetchFile reads a file URL: file:///abs/path, file://localhost/abs/path, or file:rel/path
@@ -58,7 +60,7 @@ func (f *Fetcher) fetchFile(ctx context.Context, u *url.URL, req Request) (*Resu
 		res.NotModified = true
 		return res, nil
 	}
-	body, err := readBody(file, "", f.opts.MaxBody)
+	body, err := httpget.ReadBody(file, "", f.opts.MaxBody)
 	if err != nil {
 		return fail(classify(ctx, err), fmt.Errorf("read %s: %w", path, err))
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/feedd/feedd/internal/charset"
 	"github.com/feedd/feedd/internal/testfeeds"
 )
 
@@ -272,7 +273,7 @@ func FuzzRepair(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		in, _ = validUTF8(in)
+		in, _ = charset.ValidUTF8(in)
 		orig := bytes.Clone(in)
 		out, n := repair(in)
 		if !bytes.Equal(in, orig) {
@@ -314,7 +315,7 @@ func TestRepairSkipsMatchBytewiseOnCorpus(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			in, _ := validUTF8(body)
+			in, _ := charset.ValidUTF8(body)
 			out, n := repair(in)
 			ref, m := repairWith(in, true)
 			if n != m || !bytes.Equal(out, ref) {

@@ -1,14 +1,8 @@
-package fetcher
+package httpget
 
-import (
-	"fmt"
-	"net"
-	"net/netip"
-	"syscall"
-	"time"
-)
+import "net/netip"
 
-// deniedPrefixes are the networks DenyPrivateNetworks refuses, with the reason given.
+// deniedPrefixes are the networks DenyPrivate refuses, with the reason given.
 var deniedPrefixes = []struct {
 	prefix netip.Prefix
 	reason string
@@ -36,10 +30,10 @@ var embedsIPv4 = []netip.Prefix{
 	netip.MustParsePrefix("::/96"),        // IPv4-compatible (deprecated)
 }
 
-// deniedAddr returns why DenyPrivateNetworks refuses a connection to a, or "" when it allows
+// DeniedAddr returns why DenyPrivate refuses a connection to a, or "" when it allows
 // it: loopback, private (RFC 1918, fc00::/7), link-local, unspecified, multicast, reserved and
 // carrier-grade NAT addresses, in IPv4-mapped, IPv4-compatible and NAT64 forms too.
-func deniedAddr(a netip.Addr) string {
+func DeniedAddr(a netip.Addr) string {
 	if !a.IsValid() {
 		return "invalid"
 	}
@@ -53,39 +47,9 @@ func deniedAddr(a netip.Addr) string {
 		for _, p := range embedsIPv4 {
 			if p.Contains(a) {
 				b := a.As16()
-				return deniedAddr(netip.AddrFrom4([4]byte(b[12:])))
+				return DeniedAddr(netip.AddrFrom4([4]byte(b[12:])))
 			}
 		}
 	}
 	return ""
-}
-
-// forbiddenError is a connection refused by DenyPrivateNetworks.
-type forbiddenError struct {
-	addr   string
-	reason string
-}
-
-func (e *forbiddenError) Error() string {
-	return fmt.Sprintf("connection to %s refused: %s address (deny_private_networks)", e.addr, e.reason)
-}
-
-// control is the dialer's hook, called for every address after DNS resolution and before the
-// connection is made: a name that resolves to a denied address, at the first request or any
-// redirect, is refused however often its DNS answer changes.
-func (f *Fetcher) control(_, address string, _ syscall.RawConn) error {
-	ap, err := netip.ParseAddrPort(address)
-	if err != nil {
-		return &forbiddenError{addr: address, reason: "unparseable"}
-	}
-	if reason := f.denied(ap.Addr()); reason != "" {
-		return &forbiddenError{addr: address, reason: reason}
-	}
-	return nil
-}
-
-// dialer returns the dialer of the Fetcher's transport; control, when not nil, vets each
-// address.
-func dialer(timeout time.Duration, control func(network, address string, c syscall.RawConn) error) *net.Dialer {
-	return &net.Dialer{Timeout: min(10*time.Second, timeout), KeepAlive: 30 * time.Second, Control: control}
 }

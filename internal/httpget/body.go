@@ -1,4 +1,4 @@
-package fetcher
+package httpget
 
 import (
 	"bufio"
@@ -14,10 +14,11 @@ import (
 
 var gzipMagic = []byte{0x1F, 0x8B}
 
-// readBody reads a whole body, decompressing it as contentEncoding says (or as its first bytes
+// ReadBody reads a whole body, decompressing it as contentEncoding says (or as its first bytes
 // show: gzip sent without, or with a wrong, Content-Encoding). At most maxBody decompressed bytes
-// are read: past that it stops, without inflating further, with an *http.MaxBytesError.
-func readBody(r io.Reader, contentEncoding string, maxBody int64) ([]byte, error) {
+// are read: past that it stops, without inflating further, with an *http.MaxBytesError and the
+// bytes read so far.
+func ReadBody(r io.Reader, contentEncoding string, maxBody int64) ([]byte, error) {
 	// Compressed input is never meaningfully larger than its output; bound it too, so a stream
 	// of empty deflate blocks cannot run on until the deadline.
 	wire := http.MaxBytesReader(nil, readCloser{r}, maxBody+maxBody/8+4096)
@@ -58,7 +59,8 @@ func readBody(r io.Reader, contentEncoding string, maxBody int64) ([]byte, error
 	var buf bytes.Buffer
 	_, err := buf.ReadFrom(http.MaxBytesReader(nil, readCloser{src}, maxBody))
 	if err != nil {
-		return nil, err
+		// The first maxBody bytes are kept: a reader of robots.txt uses them.
+		return buf.Bytes(), err
 	}
 	return buf.Bytes(), nil
 }
