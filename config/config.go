@@ -53,6 +53,8 @@ type Config struct {
 	Outbox Outbox `yaml:"outbox"`
 	// Cluster configures high availability: several replicas, one leader (not wired yet).
 	Cluster Cluster `yaml:"cluster"`
+	// Extract configures fetching the article pages of feeds that carry only a summary.
+	Extract Extract `yaml:"extract"`
 	// Feeds lists the feeds to poll. Load fills it with DefaultFeeds when the file lists none.
 	Feeds []Feed `yaml:"feeds"`
 }
@@ -145,6 +147,40 @@ type Cluster struct {
 	LeaseTTL time.Duration `yaml:"lease_ttl"`
 }
 
+// Extract configures full text: fetching an item's article page and extracting its text.
+type Extract struct {
+	// FullText is auto (fetch the page when the feed's own text has fewer than MinWords words),
+	// always or never. A feed's full_text overrides it.
+	FullText string `yaml:"full_text"`
+	// MinWords is the word count under which auto fetches the page.
+	MinWords int `yaml:"min_words"`
+	// Concurrency is the number of pages fetched at once (poll.per_host and poll.host_gap apply
+	// too: a feed and its pages share a host).
+	Concurrency int `yaml:"concurrency"`
+	// Timeout bounds one page fetch, robots.txt and body included.
+	Timeout time.Duration `yaml:"timeout"`
+	// MaxBody is the largest page read, counted after decompression.
+	MaxBody Size `yaml:"max_body"`
+	// RespectRobots makes page fetches honour each host's robots.txt.
+	RespectRobots bool `yaml:"respect_robots"`
+}
+
+// The values of Extract.FullText and Feed.FullText.
+const (
+	FullTextAuto   = "auto"
+	FullTextAlways = "always"
+	FullTextNever  = "never"
+)
+
+// FeedExtract is a feed's own rule for finding the article in its pages: CSS selectors.
+type FeedExtract struct {
+	// Body selects the element holding the article's text; "" leaves it to the built-in rule
+	// or the general extractor.
+	Body string `yaml:"body"`
+	// Strip selects elements removed from the article (related lists, share bars...).
+	Strip []string `yaml:"strip"`
+}
+
 // Feed is one feed to poll.
 type Feed struct {
 	// ID names the feed in NATS subjects and the store: [a-z0-9_-]+, unique.
@@ -162,6 +198,10 @@ type Feed struct {
 	Charset string `yaml:"charset"`
 	// Timezone is the IANA zone of dates the feed writes without one ("Asia/Riyadh"); default UTC.
 	Timezone string `yaml:"timezone"`
+	// FullText overrides extract.full_text for this feed: auto, always or never; "" inherits.
+	FullText string `yaml:"full_text"`
+	// Extract is the feed's rule for its article pages; zero uses the built-in rule, if any.
+	Extract FeedExtract `yaml:"extract"`
 }
 
 // Defaults that are not obvious from Default itself.
@@ -209,7 +249,15 @@ func Default() Config {
 		Dedupe:  Dedupe{Window: 7 * 24 * time.Hour},
 		Outbox:  Outbox{MaxPending: 100_000},
 		Cluster: Cluster{Name: "feedd", LeaseTTL: 10 * time.Second},
-		Feeds:   DefaultFeeds(),
+		Extract: Extract{
+			FullText:      FullTextAuto,
+			MinWords:      120,
+			Concurrency:   8,
+			Timeout:       20 * time.Second,
+			MaxBody:       8 * MiB,
+			RespectRobots: true,
+		},
+		Feeds: DefaultFeeds(),
 	}
 }
 

@@ -132,6 +132,14 @@ func fullConfig() Config {
 		Dedupe:  Dedupe{Window: 72 * time.Hour},
 		Outbox:  Outbox{MaxPending: 5000},
 		Cluster: Cluster{Name: "newsroom", LeaseTTL: 4 * time.Second},
+		Extract: Extract{
+			FullText:      FullTextAlways,
+			MinWords:      60,
+			Concurrency:   4,
+			Timeout:       30 * time.Second,
+			MaxBody:       2 * MiB,
+			RespectRobots: false,
+		},
 		Feeds: []Feed{
 			{
 				ID:       "aljazeera",
@@ -141,6 +149,11 @@ func fullConfig() Config {
 				Interval: 5 * time.Minute,
 				Charset:  "windows-1256",
 				Timezone: "Asia/Riyadh",
+				FullText: FullTextNever,
+				Extract: FeedExtract{
+					Body:  "div.wysiwyg--all-content",
+					Strip: []string{"div.more-on", "aside", ".article-share > a[href^='https://twitter.com']"},
+				},
 			},
 			// name and language left out: they default to the id and "ar".
 			{ID: "archive_2015", URL: "file:///srv/feeds/archive.xml", Name: "archive_2015", Language: "ar"},
@@ -253,6 +266,8 @@ func TestEnvEveryKey(t *testing.T) {
 		"poll.deny_private_networks": "true", "outbox.max_pending": "7",
 		// cluster.enabled: true is refused for now; TestLoadProblems sets it through its variable.
 		"cluster.enabled": "false", "cluster.name": "ha-1", "cluster.lease_ttl": "3s",
+		"extract.full_text": "never", "extract.min_words": "0", "extract.concurrency": "2",
+		"extract.timeout": "9s", "extract.max_body": "3MiB", "extract.respect_robots": "false",
 	}
 	var environ []string
 	for _, s := range Settings() {
@@ -299,6 +314,41 @@ func TestLoadProblems(t *testing.T) {
 			name: "max interval below min interval",
 			yaml: "poll:\n  min_interval: 10m\n  max_interval: 5m\n",
 			want: []Problem{{"poll.max_interval", "5m", "at least poll.min_interval"}},
+		},
+		{
+			name: "extract keys",
+			yaml: "extract:\n  full_text: sometimes\n  min_words: -1\n  concurrency: 0\n  timeout: 0s\n  max_body: 0\n  respect_robots: perhaps\n",
+			want: []Problem{
+				{"extract.respect_robots", "perhaps", "invalid boolean"},
+				{"extract.full_text", "sometimes", "must be auto, always or never"},
+				{"extract.min_words", "-1", "must not be negative"},
+				{"extract.concurrency", "0", "at least 1"},
+				{"extract.timeout", "0s", "positive"},
+				{"extract.max_body", "0B", "must be positive"},
+			},
+		},
+		{
+			name: "feed full_text",
+			yaml: "feeds:\n  - id: a\n    url: https://example.com/\n    full_text: yes\n",
+			want: []Problem{{"feeds[0].full_text", "yes", "must be auto, always or never"}},
+		},
+		{
+			name: "bad feed selectors",
+			yaml: "feeds:\n  - id: a\n    url: https://example.com/\n    extract:\n      body: \"div[class=\"\n      strip: [aside, \"p >> \", \"\"]\n",
+			want: []Problem{
+				{"feeds[0].extract.body", "div[class=", "invalid CSS selector"},
+				{"feeds[0].extract.strip[1]", "p >> ", "invalid CSS selector"},
+				{"feeds[0].extract.strip[2]", "", "empty CSS selector"},
+			},
+		},
+		{
+			name: "feed extract shapes",
+			yaml: "feeds:\n  - id: a\n    url: https://example.com/\n    extract: div.body\n  - id: b\n    url: https://example.com/b\n    extract:\n      bdy: div\n      strip: aside\n",
+			want: []Problem{
+				{"feeds[0].extract", "div.body", "must be a mapping of body and strip"},
+				{"feeds[1].extract.bdy", "", "unknown key (did you mean body?)"},
+				{"feeds[1].extract.strip", "aside", "must be a list of CSS selectors"},
+			},
 		},
 		{
 			name: "bad boolean",

@@ -48,6 +48,12 @@ var configFields = []field[Config]{
 	boolField("cluster.enabled", "join the replicas named cluster.name on the NATS cluster of nats.url (not wired into the daemon yet)", func(c *Config) *bool { return &c.Cluster.Enabled }),
 	stringField("cluster.name", "[a-z0-9_-]+, shared by the replicas of one deployment; names their key-value buckets", func(c *Config) *string { return &c.Cluster.Name }),
 	durationField("cluster.lease_ttl", "a leader that cannot renew its lease within this stops; a standby then takes over (at least 1s)", func(c *Config) *time.Duration { return &c.Cluster.LeaseTTL }),
+	stringField("extract.full_text", "auto (fetch the article page when the feed's text is short), always or never", func(c *Config) *string { return &c.Extract.FullText }),
+	intField("extract.min_words", "words of feed text under which auto fetches the article page", func(c *Config) *int { return &c.Extract.MinWords }),
+	intField("extract.concurrency", "article pages fetched at once (poll.per_host and poll.host_gap apply too)", func(c *Config) *int { return &c.Extract.Concurrency }),
+	durationField("extract.timeout", "time limit of one article page, robots.txt and body included", func(c *Config) *time.Duration { return &c.Extract.Timeout }),
+	sizeField("extract.max_body", "largest article page read, after decompression", func(c *Config) *Size { return &c.Extract.MaxBody }),
+	boolField("extract.respect_robots", "honour each host's robots.txt for article pages", func(c *Config) *bool { return &c.Extract.RespectRobots }),
 }
 
 // feedFields is the table of a feed's keys (feeds[i].<key> in YAML).
@@ -59,7 +65,16 @@ var feedFields = []field[Feed]{
 	durationField("interval", "time between two polls; 0 uses poll.interval", func(f *Feed) *time.Duration { return &f.Interval }),
 	stringField("charset", "character set overriding the declared or detected one, such as windows-1256", func(f *Feed) *string { return &f.Charset }),
 	stringField("timezone", "IANA time zone of dates written without one, such as Asia/Riyadh; default UTC", func(f *Feed) *string { return &f.Timezone }),
+	stringField("full_text", `auto, always or never; "" uses extract.full_text`, func(f *Feed) *string { return &f.FullText }),
+	stringField("extract.body", "CSS selector of the article's element in the feed's pages", func(f *Feed) *string { return &f.Extract.Body }),
 }
+
+// feedExtractKey is the feed key of the page rule, a mapping of extract.body and the list
+// extractStripKey.
+const (
+	feedExtractKey  = "extract"
+	extractStripKey = "strip"
+)
 
 // feedsKey is the YAML key of the feed list.
 const feedsKey = "feeds"

@@ -2,7 +2,7 @@ package config
 
 import (
 	"fmt"
-	"golang.org/x/text/encoding/htmlindex"
+
 	"log/slog"
 	"net"
 	"net/url"
@@ -11,6 +11,9 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/andybalholm/cascadia"
+	"golang.org/x/text/encoding/htmlindex"
 )
 
 // MinLeaseTTL is the shortest cluster.lease_ttl: below it, a leader renews too often and a
@@ -97,6 +100,17 @@ func (c Config) problems() Problems {
 	if c.Cluster.Enabled {
 		ps.add("cluster.enabled", "true", "cluster mode is not wired into the daemon yet: leave it false")
 	}
+	if !oneOf(c.Extract.FullText, FullTextAuto, FullTextAlways, FullTextNever) {
+		ps.add("extract.full_text", c.Extract.FullText, "must be auto, always or never")
+	}
+	if c.Extract.MinWords < 0 {
+		ps.add("extract.min_words", strconv.Itoa(c.Extract.MinWords), "must not be negative")
+	}
+	atLeastOne(&ps, "extract.concurrency", c.Extract.Concurrency)
+	positive(&ps, "extract.timeout", c.Extract.Timeout)
+	if c.Extract.MaxBody <= 0 {
+		ps.add("extract.max_body", c.Extract.MaxBody.String(), "must be positive")
+	}
 
 	if len(c.Feeds) == 0 {
 		ps.add(feedsKey, "", "must list at least one feed")
@@ -135,6 +149,19 @@ func (c Config) problems() Problems {
 				ps.add(path+".charset", f.Charset, "unknown character set")
 			}
 		}
+		if f.FullText != "" && !oneOf(f.FullText, FullTextAuto, FullTextAlways, FullTextNever) {
+			ps.add(path+".full_text", f.FullText, `must be auto, always or never ("" uses extract.full_text)`)
+		}
+		if f.Extract.Body != "" {
+			if msg := checkSelector(f.Extract.Body); msg != "" {
+				ps.add(path+".extract.body", f.Extract.Body, msg)
+			}
+		}
+		for j, sel := range f.Extract.Strip {
+			if msg := checkSelector(sel); msg != "" {
+				ps.add(path+".extract.strip["+strconv.Itoa(j)+"]", sel, msg)
+			}
+		}
 		if f.Timezone != "" {
 			if _, err := time.LoadLocation(f.Timezone); err != nil || f.Timezone == "Local" {
 				ps.add(path+".timezone", f.Timezone, "unknown time zone (use an IANA name such as Asia/Riyadh)")
@@ -142,6 +169,17 @@ func (c Config) problems() Problems {
 		}
 	}
 	return ps
+}
+
+// checkSelector returns why a CSS selector does not compile, or "".
+func checkSelector(sel string) string {
+	if strings.TrimSpace(sel) == "" {
+		return "empty CSS selector"
+	}
+	if _, err := cascadia.Compile(sel); err != nil {
+		return "invalid CSS selector: " + err.Error()
+	}
+	return ""
 }
 
 // positive adds a problem unless d > 0 and reports whether it did not.

@@ -128,6 +128,10 @@ func (w *walker) feeds(cfg *Config, n *yaml.Node) {
 		}
 		for _, p := range w.pairs(path, item, 0) {
 			key := path + "." + p.key.Value
+			if p.key.Value == feedExtractKey {
+				w.feedExtract(&f, key, p.value)
+				continue
+			}
 			ff, ok := lookup(feedFields, p.key.Value)
 			if !ok {
 				w.ps.add(key, "", "unknown key"+suggest(p.key.Value, fieldKeys(feedFields)))
@@ -148,6 +152,47 @@ func (w *walker) feeds(cfg *Config, n *yaml.Node) {
 		feeds = append(feeds, f)
 	}
 	cfg.Feeds = feeds
+}
+
+// feedExtract applies a feed's extract mapping n, found at path: body, a CSS selector, and
+// strip, a list of them.
+func (w *walker) feedExtract(f *Feed, path string, n *yaml.Node) {
+	switch {
+	case isNull(n):
+		return
+	case n.Kind != yaml.MappingNode:
+		w.ps.add(path, scalarText(n), "must be a mapping of body and strip, not "+kindName(n))
+		return
+	}
+	for _, p := range w.pairs(path, n, 0) {
+		key := path + "." + p.key.Value
+		if p.key.Value == extractStripKey {
+			v := p.value
+			switch {
+			case isNull(v):
+			case v.Kind != yaml.SequenceNode:
+				w.ps.add(key, scalarText(v), "must be a list of CSS selectors, not "+kindName(v))
+			default:
+				f.Extract.Strip = nil
+				for i, item := range v.Content {
+					if s, ok := w.scalar(key+"["+strconv.Itoa(i)+"]", resolve(item)); ok {
+						f.Extract.Strip = append(f.Extract.Strip, s)
+					}
+				}
+			}
+			continue
+		}
+		ff, ok := lookup(feedFields, feedExtractKey+"."+p.key.Value)
+		if !ok {
+			w.ps.add(key, "", "unknown key"+suggest(p.key.Value, []string{"body", extractStripKey}))
+			continue
+		}
+		if s, ok := w.scalar(key, p.value); ok {
+			if err := ff.set(f, s); err != nil {
+				w.ps.add(key, s, err.Error())
+			}
+		}
+	}
 }
 
 // scalar returns the text of the scalar n. A null keeps the default (ok is false, no problem);
