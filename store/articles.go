@@ -25,6 +25,9 @@ type Article struct {
 	Title        string
 	PublishedAt  time.Time // zero when unknown
 	FetchedAt    time.Time // required
+	// ItemHash is a hash of the item as its feed gave it (opaque here; "" for none): see
+	// [Store.Prior].
+	ItemHash string
 	// Fingerprint is the near-duplicate fingerprint (opaque bytes from the dedupe package), nil
 	// for none. It is recorded with the article's time: PublishedAt, or FetchedAt when that is
 	// zero; see [Store.Fingerprints] and [Store.PruneFingerprints].
@@ -198,10 +201,10 @@ func insert(ctx context.Context, tx *sql.Tx, a Article, m Message) (int64, error
 	}
 	_, err = tx.ExecContext(ctx, `
 INSERT INTO articles (id, feed_id, canonical_url, guid, content_key, cluster_id, duplicate_of,
-	title, published_at, fetched_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	title, published_at, fetched_at, item_hash)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, a.FeedID, a.CanonicalURL, a.GUID, a.ContentKey, a.ClusterID, a.DuplicateOf,
-		a.Title, millis(a.PublishedAt), a.FetchedAt.UnixMilli())
+		a.Title, millis(a.PublishedAt), a.FetchedAt.UnixMilli(), a.ItemHash)
 	if msg, ok := isUnique(err); ok {
 		// SQLite undid the failed statement alone: the transaction holds nothing of a.
 		return 0, fmt.Errorf("%s: %w", conflict(msg, a), ErrExists)
@@ -212,6 +215,11 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	if err := insertFingerprint(ctx, tx, a); err != nil {
 		return 0, fmt.Errorf("fingerprint: %w", err)
 	}
+	return queue(ctx, tx, m, header, data, createdAt)
+}
+
+// queue adds m to the outbox within tx.
+func queue(ctx context.Context, tx *sql.Tx, m Message, header string, data []byte, createdAt time.Time) (int64, error) {
 	res, err := tx.ExecContext(ctx, `
 INSERT INTO outbox (msg_id, subject, header, created_at) VALUES (?, ?, ?, ?)`,
 		m.MsgID, m.Subject, header, createdAt.UnixMilli())

@@ -111,6 +111,11 @@ CREATE TABLE outbox_body (
 INSERT INTO outbox_body (seq, data) SELECT seq, data FROM outbox;
 ALTER TABLE outbox DROP COLUMN data;
 `,
+	// 6: a hash of the item as the feed last gave it, so that a repeat whose feed text is
+	// unchanged is told from one that may carry a correction without processing its text.
+	`
+ALTER TABLE articles ADD COLUMN item_hash TEXT NOT NULL DEFAULT '';
+`,
 }
 
 // migrate applies the migrations the database lacks, each in its own transaction together with
