@@ -29,6 +29,16 @@ const (
 	Updated Kind = "updated"
 )
 
+// The values of Article.ContentSource.
+const (
+	// ContentFromFeed: the feed carried the content.
+	ContentFromFeed = "feed"
+	// ContentFromPage: the content was extracted from the article's page.
+	ContentFromPage = "page"
+	// ContentNone: there is no content beyond the summary.
+	ContentNone = "none"
+)
+
 // SubjectPrefix is the first token of every article subject.
 const SubjectPrefix = "articles"
 
@@ -36,19 +46,22 @@ const SubjectPrefix = "articles"
 // duplicate_of and similarity, which only duplicate events carry, and published_at_raw, which
 // only articles with a guessed date carry.
 type Article struct {
-	SchemaVersion      int       `json:"schema_version"`
-	ID                 string    `json:"id"`
-	URL                string    `json:"url"`
-	CanonicalURL       string    `json:"canonical_url"`
-	GUID               string    `json:"guid"`
-	FeedID             string    `json:"feed_id"`
-	FeedURL            string    `json:"feed_url"`
-	Source             string    `json:"source"`
-	Lang               string    `json:"lang"`
-	Title              string    `json:"title"`
-	Summary            string    `json:"summary"`
-	ContentText        string    `json:"content_text"`
-	ContentHTML        string    `json:"content_html"`
+	SchemaVersion int    `json:"schema_version"`
+	ID            string `json:"id"`
+	URL           string `json:"url"`
+	CanonicalURL  string `json:"canonical_url"`
+	GUID          string `json:"guid"`
+	FeedID        string `json:"feed_id"`
+	FeedURL       string `json:"feed_url"`
+	Source        string `json:"source"`
+	Lang          string `json:"lang"`
+	Title         string `json:"title"`
+	Summary       string `json:"summary"`
+	ContentText   string `json:"content_text"`
+	ContentHTML   string `json:"content_html"`
+	// ContentSource says where ContentText and ContentHTML came from: ContentFromFeed,
+	// ContentFromPage or ContentNone.
+	ContentSource      string    `json:"content_source"`
 	Authors            []string  `json:"authors"`
 	Categories         []string  `json:"categories"`
 	ImageURL           string    `json:"image_url"`

@@ -19,8 +19,9 @@ func sample() article.Article {
 		ID:            id, URL: "https://www.aljazeera.net/news/2026/2/15/x?traffic_source=rss",
 		CanonicalURL: "https://www.aljazeera.net/news/2026/2/15/x", FeedID: "aljazeera",
 		FeedURL: "https://www.aljazeera.net/rss", Source: "الجزيرة", Lang: "ar",
-		Title: "غارات على جنوب لبنان", Summary: "ملخص", ContentHTML: "<p>نص & تفاصيل</p>",
-		PublishedAt: time.Date(2026, 2, 15, 5, 0, 0, 0, time.UTC), FetchedAt: time.Date(2026, 2, 15, 7, 0, 0, 0, time.UTC),
+		Title: "غارات على جنوب لبنان", Summary: "ملخص", ContentText: "نص & تفاصيل", ContentHTML: "<p>نص & تفاصيل</p>",
+		ContentSource: article.ContentFromFeed,
+		PublishedAt:   time.Date(2026, 2, 15, 5, 0, 0, 0, time.UTC), FetchedAt: time.Date(2026, 2, 15, 7, 0, 0, 0, time.UTC),
 		ClusterID: id,
 	}
 }
@@ -52,6 +53,10 @@ func TestMarshalMatchesSchema(t *testing.T) {
 	noLink.URL, noLink.CanonicalURL = "", ""
 	noLink.ID = article.ID("", "aljazeera", "guid-1", "")
 	noLink.ClusterID = noLink.ID
+	noContent := sample()
+	noContent.ContentText, noContent.ContentHTML, noContent.ContentSource = "", "", article.ContentNone
+	fromPage := sample()
+	fromPage.ContentSource = article.ContentFromPage
 	tests := []struct {
 		name string
 		a    article.Article
@@ -59,6 +64,8 @@ func TestMarshalMatchesSchema(t *testing.T) {
 		{"new", sample()},
 		{"duplicate", dup},
 		{"no link", noLink},
+		{"no content", noContent},
+		{"content from the page", fromPage},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -77,7 +84,7 @@ func TestMarshalMatchesSchema(t *testing.T) {
 			if err := json.Unmarshal(data, &back); err != nil {
 				t.Fatal(err)
 			}
-			if back.Title != tt.a.Title || back.ContentHTML != tt.a.ContentHTML || !back.PublishedAt.Equal(tt.a.PublishedAt) {
+			if back.Title != tt.a.Title || back.ContentHTML != tt.a.ContentHTML || back.ContentSource != tt.a.ContentSource || !back.PublishedAt.Equal(tt.a.PublishedAt) {
 				t.Errorf("round trip changed the article: %+v", back)
 			}
 		})
@@ -91,6 +98,8 @@ func TestSchemaRejectsBrokenMessages(t *testing.T) {
 		"local time":                   func(m map[string]any) { m["published_at"] = "2026-02-15T08:00:00+03:00" },
 		"null authors":                 func(m map[string]any) { m["authors"] = nil },
 		"duplicate without similarity": func(m map[string]any) { m["duplicate_of"] = m["id"] },
+		"missing content_source":       func(m map[string]any) { delete(m, "content_source") },
+		"unknown content_source":       func(m map[string]any) { m["content_source"] = "web" },
 	} {
 		t.Run(name, func(t *testing.T) {
 			a := sample()

@@ -29,6 +29,7 @@ func (a *Article) appendJSON(b []byte) ([]byte, error) {
 	b = appendField(b, "summary", a.Summary)
 	b = appendField(b, "content_text", a.ContentText)
 	b = appendField(b, "content_html", a.ContentHTML)
+	b = appendField(b, "content_source", a.ContentSource)
 	b = appendList(b, "authors", a.Authors)
 	b = appendList(b, "categories", a.Categories)
 	b = appendField(b, "image_url", a.ImageURL)

@@ -316,10 +316,12 @@ func TestFetchPageCanceled(t *testing.T) {
 
 func TestFetchPageDenyPrivate(t *testing.T) {
 	srv := serve(t, htmlHandler(arabicPage))
-	_, err := NewFetcher(FetchOptions{DenyPrivate: true}).Fetch(t.Context(), srv.URL)
-	e := wantReason(t, err, ReasonPrivateNetwork)
-	if !strings.Contains(e.Error(), "loopback") {
-		t.Errorf("got %q, want it to say loopback", e.Error())
+	for _, robots := range []bool{false, true} {
+		_, err := NewFetcher(FetchOptions{DenyPrivate: true, RespectRobots: robots}).Fetch(t.Context(), srv.URL+"/news/1")
+		e := wantReason(t, err, ReasonPrivateNetwork)
+		if !strings.Contains(e.Error(), "loopback") || e.URL != srv.URL+"/news/1" {
+			t.Errorf("robots %v: got %q, want it to name the page and say loopback", robots, e.Error())
+		}
 	}
 	if _, err := NewFetcher(FetchOptions{}).Fetch(t.Context(), srv.URL); err != nil {
 		t.Errorf("without the guard: %v", err)

@@ -73,6 +73,10 @@ func (c *robotsCache) check(ctx context.Context, u *url.URL, agent string) error
 		return err
 	}
 	if e.err != nil && e.rules == nil {
+		if fe, ok := errors.AsType[*Error](e.err); ok {
+			cp := *fe // the page's error, not the cached one: the caller sets its URL
+			return &cp
+		}
 		return &Error{Reason: ReasonRobots, Err: e.err}
 	}
 	path := u.EscapedPath()
@@ -181,6 +185,9 @@ func (f *Fetcher) fetchRobots(ctx context.Context, robotsURL string) (*robotsFil
 	req.Header.Set("Accept-Encoding", "gzip, deflate")
 	resp, err := f.client.Do(req)
 	if err != nil {
+		if httpget.IsForbidden(err) { // the host itself is refused: say so, not robots
+			return nil, &Error{Reason: ReasonPrivateNetwork, Err: err}
+		}
 		return nil, fmt.Errorf("robots.txt unreachable, host disallowed for %v: %w", RobotsRetry, err)
 	}
 	defer resp.Body.Close()

@@ -161,6 +161,10 @@ func (a *assembler) item(src source, it *gofeed.Item, title string) entry {
 	}
 	id := article.ID(canonical, f.ID, guid, fallback)
 
+	source := article.ContentNone // until pages are fetched: the feed's content, or none
+	if contentText != "" || contentHTML != "" {
+		source = article.ContentFromFeed
+	}
 	art := article.Article{
 		SchemaVersion:      article.SchemaVersion,
 		ID:                 id,
@@ -175,6 +179,7 @@ func (a *assembler) item(src source, it *gofeed.Item, title string) entry {
 		Summary:            summary,
 		ContentText:        contentText,
 		ContentHTML:        contentHTML,
+		ContentSource:      source,
 		Authors:            authors(it),
 		Categories:         categories(it),
 		ImageURL:           imageURL(it, img, base),
