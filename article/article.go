@@ -25,7 +25,7 @@ const (
 	New Kind = "new"
 	// Duplicate is an article whose content duplicates one already published under another URL.
 	Duplicate Kind = "duplicate"
-	// Updated is a published article whose content changed materially (reserved).
+	// Updated is a new version of a published article whose title or text changed materially.
 	Updated Kind = "updated"
 )
 
@@ -74,10 +74,20 @@ type Article struct {
 	DuplicateOf    string    `json:"duplicate_of,omitempty"`
 	Similarity     float64   `json:"similarity,omitempty"`
 	ClusterID      string    `json:"cluster_id"`
+	// UpdatedOf, on an updated event only, is the id of the article this is a new version of:
+	// the article's own id, which does not change.
+	UpdatedOf string `json:"updated_of,omitempty"`
+	// Revision, on an updated event only, names this version: a hash of its normalised title and
+	// text. The message id of an updated event is "<id>.<revision>".
+	Revision string `json:"revision,omitempty"`
 }
 
-// Kind reports whether a is a new story or a duplicate of one already published.
+// Kind reports whether a is a new story, a duplicate of one already published, or a new version
+// of one.
 func (a *Article) Kind() Kind {
+	if a.UpdatedOf != "" {
+		return Updated
+	}
 	if a.DuplicateOf != "" {
 		return Duplicate
 	}
@@ -150,14 +160,23 @@ const (
 // "feedd.article.new".
 func EventType(kind Kind) string { return "feedd.article." + string(kind) }
 
+// MsgID returns the message id of a: its id, followed for an updated event by "." and its
+// revision, so that each version is published once and every version is published.
+func (a *Article) MsgID() string {
+	if a.UpdatedOf != "" && a.Revision != "" {
+		return a.ID + "." + a.Revision
+	}
+	return a.ID
+}
+
 // Headers returns the headers published with a: the message id, the content type and the
 // CloudEvents binary-mode attributes.
 func (a *Article) Headers() map[string]string {
 	return map[string]string{
-		HeaderMsgID:         a.ID,
+		HeaderMsgID:         a.MsgID(),
 		HeaderContentType:   ContentType,
 		HeaderCESpecVersion: CESpecVersion,
-		HeaderCEID:          a.ID,
+		HeaderCEID:          a.MsgID(),
 		HeaderCEType:        EventType(a.Kind()),
 		HeaderCESource:      a.FeedURL,
 		HeaderCETime:        a.FetchedAt.UTC().Format(time.RFC3339),

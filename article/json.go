@@ -54,6 +54,12 @@ func (a *Article) appendJSON(b []byte) ([]byte, error) {
 		}
 	}
 	b = appendField(b, "cluster_id", a.ClusterID)
+	if a.UpdatedOf != "" {
+		b = appendField(b, "updated_of", a.UpdatedOf)
+	}
+	if a.Revision != "" {
+		b = appendField(b, "revision", a.Revision)
+	}
 	return append(b, '}'), nil
 }
 

@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"net/url"
 	"regexp"
 	"slices"
@@ -9,14 +11,20 @@ import (
 
 	"github.com/feedd/feedd/article"
 	"github.com/feedd/feedd/dedupe"
+	"github.com/feedd/feedd/store"
 	"github.com/microcosm-cc/bluemonday"
 	"github.com/mmcdole/gofeed"
 )
 
 // entry is one feed item made ready for the duplicate decision and publication.
 type entry struct {
-	art article.Article
-	doc dedupe.Doc
+	art      article.Article
+	doc      dedupe.Doc
+	itemHash string   // a hash of the item as the feed gave it; see itemHash
+	mode     FullText // its feed's full-text mode ("": the default)
+	// prior is the record of the article this item was recorded as before, when its feed
+	// text changed since: a possible correction (see Pipeline.revise); nil for an unseen item.
+	prior *store.Prior
 }
 
 // assembler turns parsed feed items into articles. It is safe for concurrent use.
@@ -42,9 +50,10 @@ func (a *assembler) assemble(f Feed, parsed *gofeed.Feed, fetchURL string, fetch
 	return out
 }
 
-// seenFunc reports whether an item with this canonical URL (or "") or GUID (or "") in the feed
-// was recorded before: a repeat.
-type seenFunc func(canonicalURL, guid string) bool
+// seenFunc looks up an item by its canonical URL (or ""), GUID (or "") and item hash: repeat
+// reports an item recorded before and unchanged, prior the record of one recorded before whose
+// feed text changed since.
+type seenFunc func(canonicalURL, guid, itemHash string) (prior *store.Prior, repeat bool)
 
 // assembleUnseen is assemble, skipping the items seen reports as repeats before any of their
 // text is processed: in the steady state nearly every item of a feed is a repeat, and it costs
@@ -67,20 +76,37 @@ func (a *assembler) assembleUnseen(f Feed, parsed *gofeed.Feed, fetchURL string,
 		if it == nil {
 			continue
 		}
+		var prior *store.Prior
+		hash := itemHash(it)
 		if seen != nil {
 			canonical, guid := itemKeys(base, it)
-			if (canonical != "" || guid != "") && seen(canonical, guid) {
-				repeats++
-				continue
+			if canonical != "" || guid != "" {
+				var repeat bool
+				if prior, repeat = seen(canonical, guid, hash); repeat {
+					repeats++
+					continue
+				}
 			}
 		}
 		e := a.item(src, it, stripSuffix(titles[i], suffix, outlet))
 		if e.art.ID == "" {
 			continue
 		}
+		e.itemHash, e.prior, e.mode = hash, prior, f.FullText
 		out = append(out, e)
 	}
 	return out, repeats
+}
+
+// itemHash hashes what an item says (title, description, content, as the feed wrote them): a
+// repeat whose hash is unchanged cannot be a correction. Dates and links are left out.
+func itemHash(it *gofeed.Item) string {
+	h := sha256.New()
+	for _, s := range []string{it.Title, it.Description, it.Content} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:8])
 }
 
 // itemKeys returns the canonical URL ("" without a usable link) and the GUID of an item: its

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"github.com/feedd/feedd/store"
 	"os"
 	"path/filepath"
 	"strings"
@@ -263,9 +264,9 @@ func TestAssembleUnseenSkipsRepeats(t *testing.T) {
 		})
 	}
 	var asked []string
-	seen := func(canonical, guid string) bool {
+	seen := func(canonical, guid, itemHash string) (*store.Prior, bool) {
 		asked = append(asked, canonical+" "+guid)
-		return canonical != "https://www.alhurra.com/news/1"
+		return nil, canonical != "https://www.alhurra.com/news/1"
 	}
 	es, repeats := newAssembler().assembleUnseen(f, parsed, f.URL, time.Now(), seen)
 	if repeats != 2 || len(es) != 1 {

@@ -21,6 +21,8 @@ type Metrics struct {
 	Fallbacks     *prometheus.CounterVec // by kind: date, xml_repair, invalid_bytes
 	Rejected      prometheus.Counter     // messages NATS refused for good (too large, bad subject)
 	NextPoll      *prometheus.GaugeVec   // unix time of the next poll, by feed
+	Pages         *prometheus.CounterVec // article pages read for full text, by result: ok or why not
+	PageDuration  prometheus.Histogram   // seconds per page read, successful or not
 }
 
 // NewMetrics creates the collectors and registers them with reg (nil: not registered, for tests).
@@ -70,6 +72,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		NextPoll: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "feedd_feed_next_poll_timestamp_seconds", Help: "Unix time of the next poll, by feed.",
 		}, []string{"feed"}),
+		Pages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "feedd_pages_total",
+			Help: "Article pages read for full text, by result: ok, or why the feed's text was kept (timeout, status_4xx, robots, not_html, shorter_than_feed, ...).",
+		}, []string{"result"}),
+		PageDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "feedd_page_duration_seconds", Help: "Time to fetch and extract one article page.",
+			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 20, 30},
+		}),
 		PollingPaused: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "feedd_polling_paused", Help: "1 while polling is paused because the outbox reached outbox.max_pending.",
 		}),
@@ -82,7 +92,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.Polls, m.FetchErrors, m.FetchDuration, m.Items, m.Articles, m.Published,
-			m.PublishErrors, m.OutboxDepth, m.StoreErrors, m.FeedFailures, m.LastSuccess, m.PollingPaused, m.Fallbacks, m.Rejected, m.NextPoll)
+			m.PublishErrors, m.OutboxDepth, m.StoreErrors, m.FeedFailures, m.LastSuccess, m.PollingPaused, m.Fallbacks, m.Rejected, m.NextPoll,
+			m.Pages, m.PageDuration)
 	}
 	return m
 }

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/feedd/feedd/article"
 	"github.com/feedd/feedd/dedupe"
 	"github.com/feedd/feedd/fetcher"
 	"github.com/feedd/feedd/store"
@@ -26,6 +27,8 @@ type Feed struct {
 	Interval time.Duration  // 0: Options.Interval
 	Charset  string         // overrides the declared or detected charset when set
 	Zone     *time.Location // zone of dates written without one; nil: UTC
+	FullText FullText       // when to fetch an item's page; "": Options.FullText
+	Rule     *PageRule      // how to find the article in its pages; nil: the reader's own
 }
 
 // Fetcher fetches and parses one feed. The fetcher package implements it.
@@ -39,6 +42,7 @@ type Store interface {
 	Feed(ctx context.Context, id string) (store.Feed, bool, error)
 	PutFeed(ctx context.Context, f store.Feed) error
 	KeyStore
+	Prior(ctx context.Context, feedID, canonicalURL, guid string) (store.Prior, bool, error)
 	Begin(ctx context.Context) (*store.Batch, error)
 	Fingerprints(ctx context.Context, since time.Time, fn func(id, clusterID, feedID string, at time.Time, fp []byte) error) error
 	PruneFingerprints(ctx context.Context, before time.Time) (int64, error)
@@ -60,23 +64,30 @@ type Options struct {
 	DedupeWindow time.Duration // how old the original of a duplicate may be
 	MaxPending   int64         // unsent outbox rows at which polling pauses; 0 means no bound
 	MaxMessage   int           // largest message body; 0 means DefaultMaxMessage
-	Logger       *slog.Logger
-	Metrics      *Metrics
+	// Pages reads article pages for their full text; nil: the feeds' text only.
+	Pages           PageReader
+	FullText        FullText // when to fetch an item's page; "": FullTextAuto
+	MinWords        int      // with FullTextAuto, a feed text shorter than this is a summary; 0: 120
+	PageConcurrency int      // pages fetched at once; 0: 8
+	Logger          *slog.Logger
+	Metrics         *Metrics
 	// Clock is the source of time; nil means the real one. Tests set a fake one.
 	Clock Clock
 }
 
 // Pipeline polls feeds and records their articles. Create it with New.
 type Pipeline struct {
-	opts    Options
-	fetch   Fetcher
-	store   Store
-	relay   *Relay
-	decider *dedupe.Decider
-	asm     *assembler
-	log     *slog.Logger
-	m       *Metrics
-	hosts   *hostLimiter
+	opts      Options
+	fetch     Fetcher
+	store     Store
+	relay     *Relay
+	decider   *dedupe.Decider
+	asm       *assembler
+	log       *slog.Logger
+	m         *Metrics
+	hosts     *hostLimiter
+	pages     PageReader
+	pageSlots chan struct{} // a token per page being read, of Options.PageConcurrency
 
 	// begin starts a poll's write transaction: the store's Begin; tests wrap it.
 	begin func(ctx context.Context) (Tx, error)
@@ -104,20 +115,31 @@ func New(opts Options, f Fetcher, s Store, relay *Relay) *Pipeline {
 	if opts.MaxMessage <= 0 {
 		opts.MaxMessage = DefaultMaxMessage
 	}
+	if opts.FullText == "" {
+		opts.FullText = FullTextAuto
+	}
+	if opts.MinWords <= 0 {
+		opts.MinWords = 120
+	}
+	if opts.PageConcurrency <= 0 {
+		opts.PageConcurrency = 8
+	}
 	opts.Concurrency = max(opts.Concurrency, 1)
 	opts.PerHost = max(opts.PerHost, 1)
 	if opts.Interval <= 0 {
 		opts.Interval = 10 * time.Minute
 	}
 	p := &Pipeline{
-		opts:  opts,
-		fetch: f,
-		store: s,
-		relay: relay,
-		asm:   newAssembler(),
-		log:   opts.Logger,
-		m:     opts.Metrics,
-		hosts: newHostLimiter(opts.PerHost, opts.HostGap, opts.Clock),
+		opts:      opts,
+		fetch:     f,
+		store:     s,
+		relay:     relay,
+		asm:       newAssembler(),
+		log:       opts.Logger,
+		m:         opts.Metrics,
+		hosts:     newHostLimiter(opts.PerHost, opts.HostGap, opts.Clock),
+		pages:     opts.Pages,
+		pageSlots: make(chan struct{}, opts.PageConcurrency),
 	}
 	if s != nil {
 		p.begin = func(ctx context.Context) (Tx, error) { return s.Begin(ctx) }
@@ -239,6 +261,7 @@ type Counts struct {
 	New         int `json:"new"`
 	Duplicates  int `json:"duplicates"`
 	Repeats     int `json:"repeats"`
+	Updates     int `json:"updates"`
 }
 
 func (c *Counts) add(o Counts) {
@@ -250,6 +273,7 @@ func (c *Counts) add(o Counts) {
 	c.New += o.New
 	c.Duplicates += o.Duplicates
 	c.Repeats += o.Repeats
+	c.Updates += o.Updates
 }
 
 // pollResult is what one poll of one feed did.
@@ -357,6 +381,7 @@ func (p *Pipeline) poll(ctx context.Context, f Feed, held func()) pollResult {
 		res.counts.Items = len(entries) + repeats
 		p.m.Items.Add(float64(res.counts.Items))
 		p.m.Articles.WithLabelValues("repeat").Add(float64(repeats))
+		p.fullText(ctx, f, entries)
 		p.maybePrune(ctx)
 		c, err := p.ingest(ctx, entries)
 		c.Repeats += repeats
@@ -401,16 +426,22 @@ func (p *Pipeline) poll(ctx context.Context, f Feed, held func()) pollResult {
 	return res
 }
 
-// seen reports whether an item of feed feedID was recorded before, from the store, outside the
-// decision's lock: a repeat, dropped before its text is processed. A lookup error says no, and
-// the decision, which looks again under the lock, has the last word.
+// seen looks up the items of feed feedID in the store, outside the decision's lock: an item
+// recorded before is a repeat, dropped before its text is processed, unless its feed text
+// changed since (its item hash differs) within the dedupe window, when it may be a correction
+// of the article and is assembled and passed on with its prior record. A lookup error says
+// unseen, and the decision, which looks again under the lock, has the last word.
 func (p *Pipeline) seen(ctx context.Context, feedID string) seenFunc {
-	return func(canonicalURL, guid string) bool {
-		if ok, err := p.store.HasURL(ctx, canonicalURL); err == nil && ok {
-			return true
+	since := p.opts.Clock.Now().Add(-p.decider.Window())
+	return func(canonicalURL, guid, itemHash string) (*store.Prior, bool) {
+		pr, ok, err := p.store.Prior(ctx, feedID, canonicalURL, guid)
+		switch {
+		case err != nil || !ok:
+			return nil, false
+		case pr.ItemHash == "" || pr.ItemHash == itemHash || pr.FetchedAt.Before(since):
+			return nil, true
 		}
-		ok, err := p.store.HasGUID(ctx, feedID, guid)
-		return err == nil && ok
+		return &pr, false
 	}
 }
 
@@ -440,7 +471,9 @@ func (p *Pipeline) saveState(ctx context.Context, st *store.Feed, next time.Time
 // recorded until Commit. The store's Batch implements it.
 type Tx interface {
 	KeyStore
+	Prior(ctx context.Context, feedID, canonicalURL, guid string) (store.Prior, bool, error)
 	Insert(ctx context.Context, a store.Article, m store.Message) (int64, error)
+	Revise(ctx context.Context, id, itemHash, contentKey string, m *store.Message) error
 	Commit() error
 	Rollback() error
 }
@@ -470,8 +503,21 @@ func (p *Pipeline) ingest(ctx context.Context, entries []entry) (c Counts, err e
 			p.decider.Forget(indexed...)
 		}
 	}()
+	revised := map[string]bool{} // an article is updated at most once per poll
 	for i := range entries {
 		e := &entries[i]
+		if e.prior != nil {
+			updated, err := p.revise(ctx, tx, e, revised)
+			if err != nil {
+				return Counts{}, err
+			}
+			if updated {
+				c.Updates++
+			} else {
+				c.Repeats++
+			}
+			continue
+		}
 		dec, err := p.decider.Decide(ctx, e.doc, e.art.FetchedAt)
 		if err != nil {
 			return Counts{}, err
@@ -497,6 +543,7 @@ func (p *Pipeline) ingest(ctx context.Context, entries []entry) (c Counts, err e
 			Title:        e.art.Title,
 			PublishedAt:  e.art.PublishedAt,
 			FetchedAt:    e.art.FetchedAt,
+			ItemHash:     e.itemHash,
 		}
 		data, err := p.encode(&e.art)
 		if err != nil {
@@ -534,7 +581,46 @@ func (p *Pipeline) ingest(ctx context.Context, entries []entry) (c Counts, err e
 	p.m.Articles.WithLabelValues("new").Add(float64(c.New))
 	p.m.Articles.WithLabelValues("duplicate").Add(float64(c.Duplicates))
 	p.m.Articles.WithLabelValues("repeat").Add(float64(c.Repeats))
+	p.m.Articles.WithLabelValues("updated").Add(float64(c.Updates))
 	return c, nil
+}
+
+// revise records e, a recorded item whose feed text changed, within tx: as a new version of
+// its article when its title or text changed materially (their normalised content key differs:
+// whitespace, punctuation, diacritics and tracking parameters in links do not count), else by
+// remembering its new item hash. It reports whether it queued an updated event.
+func (p *Pipeline) revise(ctx context.Context, tx Tx, e *entry, revised map[string]bool) (bool, error) {
+	a := &e.art
+	// Look again under the lock: another poll may have recorded this version meanwhile.
+	pr, ok, err := tx.Prior(ctx, a.FeedID, a.CanonicalURL, a.GUID)
+	if err != nil {
+		return false, err
+	}
+	if !ok || pr.ItemHash == e.itemHash || revised[pr.ID] {
+		return false, nil
+	}
+	key := dedupe.ContentKey(a.Title, e.doc.Text)
+	if key == "" || key == pr.ContentKey {
+		return false, tx.Revise(ctx, pr.ID, e.itemHash, pr.ContentKey, nil)
+	}
+	if a.ContentSource != article.ContentFromPage && p.wantsPage(e) {
+		// The page that gave the published text could not be had this time: a shorter feed
+		// text is no correction. The item hash stays, so the next poll tries again.
+		return false, nil
+	}
+	a.ID, a.UpdatedOf, a.Revision = pr.ID, pr.ID, key[:16]
+	a.ClusterID, a.DuplicateOf, a.Similarity = pr.ClusterID, "", 0
+	data, err := p.encode(a)
+	if err != nil {
+		return false, err
+	}
+	msg := store.Message{MsgID: a.MsgID(), Subject: a.Subject(), Header: a.Headers(), Data: data, CreatedAt: a.FetchedAt}
+	if err := tx.Revise(ctx, pr.ID, e.itemHash, key, &msg); err != nil {
+		return false, err
+	}
+	revised[pr.ID] = true
+	p.log.Info("article updated", "id", pr.ID, "feed", a.FeedID, "url", a.URL, "title", a.Title)
+	return true, nil
 }
 
 // PollAll polls every feed once, with the configured concurrency, and returns the totals.
