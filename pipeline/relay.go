@@ -58,7 +58,7 @@ type Relay struct {
 	pub        Publisher
 	log        *slog.Logger
 	metrics    *Metrics
-	batch      int
+	pageRows   int // outbox rows read, sent and settled together
 	ackTimeout time.Duration
 	wake       chan struct{}
 	published  atomic.Int64
@@ -74,11 +74,12 @@ type Relay struct {
 	flushEnd chan struct{} // closed, and replaced, when a flush ends; guarded by flushMu
 }
 
-// relayBatch is how many outbox rows the relay reads, publishes and marks sent at a time (fewer
-// when their bodies pass 8 MiB, see store.Pending). Side by side with 256, 512 moved about 8%
-// more messages a second (BenchmarkRelay). A flush holds at most four batches at once: one
-// awaiting acknowledgement, one being sent, one read ahead and one being read.
-const relayBatch = 512
+// relayPage is how many outbox rows the relay reads, publishes and marks sent at a time, a page
+// (fewer when their bodies pass 8 MiB, see store.Pending). Side by side with 256, 512 moved
+// about 8% more messages a second (BenchmarkRelay). A flush holds at most four pages at once:
+// one awaiting acknowledgement, one being sent, one read ahead and one being read. (A page is
+// not the ingest's batch, which is one poll's articles written in one transaction.)
+const relayPage = 512
 
 // keepSent is how long an acknowledged message stays in the outbox before it is deleted: long
 // enough to look at while debugging, short enough to keep the database small.
@@ -91,7 +92,7 @@ func NewRelay(outbox Outbox, pub Publisher, log *slog.Logger, m *Metrics) *Relay
 		pub:        pub,
 		log:        log,
 		metrics:    m,
-		batch:      relayBatch,
+		pageRows:   relayPage,
 		ackTimeout: 10 * time.Second,
 		wake:       make(chan struct{}, 1),
 		flushEnd:   make(chan struct{}),
@@ -207,25 +208,25 @@ func (r *Relay) Flush(ctx context.Context) error {
 	}
 }
 
-// readAhead is how many batches of rows the relay reads ahead of the one being published.
+// readAhead is how many pages of rows the relay reads ahead of the one being published.
 const readAhead = 1
 
 // flush publishes the pending rows, oldest first, until none is left, ctx ends, a publish fails,
 // or recording what was acknowledged fails. It returns how many rows it marked sent, and wakes
 // WaitDrained when it ends.
 //
-// Three things overlap. A reader goroutine fetches the next batch of rows (those after the last
-// one read, so nothing is read twice) while the current one is published. Each batch is sent
-// before the acknowledgements of the batch before it are collected, so that the server always
+// Three things overlap. A reader goroutine fetches the next page of rows (those after the last
+// one read, so nothing is read twice) while the current one is published. Each page is sent
+// before the acknowledgements of the page before it are collected, so that the server always
 // has messages to store (the bus keeps at most 256 awaiting acknowledgement). A marker goroutine
-// records the acknowledged rows of a batch while the next ones are published. Batches are sent
+// records the acknowledged rows of a page while the next ones are published. Pages are sent
 // in sequence order on one connection, so the stream keeps the outbox's order; a row is marked
-// sent only after its PubAck. A batch with failures ends the flush once it, and the batch sent
+// sent only after its PubAck. A page with failures ends the flush once it, and the page sent
 // after it, are settled: the failed rows and those not sent stay pending.
 func (r *Relay) flush(ctx context.Context) (int, error) {
 	defer r.flushEnded()
 	defer r.updateDepth(ctx)
-	rows, err := r.outbox.Pending(ctx, 0, r.batch)
+	rows, err := r.outbox.Pending(ctx, 0, r.pageRows)
 	if err != nil {
 		return 0, fmt.Errorf("read outbox: %w", err)
 	}
@@ -237,17 +238,17 @@ func (r *Relay) flush(ctx context.Context) (int, error) {
 	}
 
 	stop := make(chan struct{})
-	batches := make(chan []store.Message, readAhead)
-	var readErr error // set before batches is closed
+	pages := make(chan []store.Message, readAhead)
+	var readErr error // set before pages is closed
 	go func() {
-		defer close(batches)
-		readErr = r.read(ctx, rows, batches, stop)
+		defer close(pages)
+		readErr = r.read(ctx, rows, pages, stop)
 	}()
 
 	m := r.startMarker(ctx)
-	var prev *inFlight
+	var prev *sentPage
 	var pubErr error
-	for batch := range batches {
+	for page := range pages {
 		if m.failed() {
 			break
 		}
@@ -255,7 +256,7 @@ func (r *Relay) flush(ctx context.Context) (int, error) {
 			pubErr = errNotConnected
 			break
 		}
-		cur := r.send(ctx, batch)
+		cur := r.send(ctx, page)
 		if prev != nil {
 			pubErr = r.settle(ctx, prev, m)
 		}
@@ -270,7 +271,7 @@ func (r *Relay) flush(ctx context.Context) (int, error) {
 		}
 	}
 	close(stop)
-	for range batches { // let the reader end
+	for range pages { // let the reader end
 	}
 	marked, markErr := m.finish()
 	switch {
@@ -284,42 +285,42 @@ func (r *Relay) flush(ctx context.Context) (int, error) {
 	return marked, nil
 }
 
-// read sends rows to batches, then the rows after them, a batch at a time, until the outbox has
+// read sends rows to pages, then the rows after them, a page at a time, until the outbox has
 // no more or stop is closed.
-func (r *Relay) read(ctx context.Context, rows []store.Message, batches chan<- []store.Message, stop <-chan struct{}) error {
+func (r *Relay) read(ctx context.Context, rows []store.Message, pages chan<- []store.Message, stop <-chan struct{}) error {
 	for len(rows) > 0 {
 		select {
-		case batches <- rows:
+		case pages <- rows:
 		case <-stop:
 			return nil
 		}
 		var err error
-		if rows, err = r.outbox.Pending(ctx, rows[len(rows)-1].Seq, r.batch); err != nil {
+		if rows, err = r.outbox.Pending(ctx, rows[len(rows)-1].Seq, r.pageRows); err != nil {
 			return fmt.Errorf("read outbox: %w", err)
 		}
 	}
 	return nil
 }
 
-// inFlight is a batch of rows sent and awaiting acknowledgement.
-type inFlight struct {
+// sentPage is a page of rows sent and awaiting acknowledgement.
+type sentPage struct {
 	rows []store.Message
 	acks *bus.Acks
 }
 
-// send sends a batch of rows.
-func (r *Relay) send(ctx context.Context, rows []store.Message) *inFlight {
+// send sends a page of rows.
+func (r *Relay) send(ctx context.Context, rows []store.Message) *sentPage {
 	msgs := make([]bus.Message, len(rows))
 	for i, row := range rows {
 		msgs[i] = bus.Message{Subject: row.Subject, ID: row.MsgID, Header: row.Header, Data: row.Data}
 	}
-	return &inFlight{rows: rows, acks: r.pub.Send(ctx, msgs, r.ackTimeout)}
+	return &sentPage{rows: rows, acks: r.pub.Send(ctx, msgs, r.ackTimeout)}
 }
 
-// settle waits for the acknowledgements of a batch and hands the acknowledged rows to the
+// settle waits for the acknowledgements of a page and hands the acknowledged rows to the
 // marker. Rows the server rejects for good are handed over too: keeping them would block the
 // outbox forever. The failed ones have their attempt recorded, and make settle return an error.
-func (r *Relay) settle(ctx context.Context, b *inFlight, m *marker) error {
+func (r *Relay) settle(ctx context.Context, b *sentPage, m *marker) error {
 	rows, errs := b.rows, b.acks.Wait(ctx)
 	sent := make([]int64, 0, len(rows))
 	var failed []int64
@@ -362,7 +363,7 @@ func (r *Relay) settle(ctx context.Context, b *inFlight, m *marker) error {
 	return fmt.Errorf("%d of %d messages not acknowledged: %w", len(failed), len(rows), firstErr)
 }
 
-// marker records acknowledged rows as sent on its own goroutine, so that the next batch is
+// marker records acknowledged rows as sent on its own goroutine, so that the next page is
 // published meanwhile. What queues up while it writes is recorded in one transaction.
 type marker struct {
 	r       *Relay
@@ -374,7 +375,7 @@ type marker struct {
 	err     error // read after done
 }
 
-// markQueue is how many acknowledged batches may wait for the marker before the publisher
+// markQueue is how many acknowledged pages may wait for the marker before the publisher
 // waits for it.
 const markQueue = 4
 
