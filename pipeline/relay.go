@@ -61,9 +61,13 @@ type Relay struct {
 	pageRows   int // outbox rows read, sent and settled together
 	ackTimeout time.Duration
 	wake       chan struct{}
-	published  atomic.Int64
-	// reconnected cuts a publish backoff short: NATS is back.
-	reconnected atomic.Bool
+	// reconnect holds the news that the connection to NATS is back until Run takes it: it cuts
+	// a publish backoff short, and is never lost, whatever Run is doing when it comes.
+	reconnect chan struct{}
+	// minBackoff and maxBackoff bound the wait after a failed flush, which doubles from one to
+	// the other.
+	minBackoff, maxBackoff time.Duration
+	published              atomic.Int64
 	// failingSince is the unix nanosecond time of the first of the current run of failed
 	// flushes, 0 while flushes succeed; lastErr is the latest failure.
 	failingSince atomic.Int64
@@ -95,6 +99,9 @@ func NewRelay(outbox Outbox, pub Publisher, log *slog.Logger, m *Metrics) *Relay
 		pageRows:   relayPage,
 		ackTimeout: 10 * time.Second,
 		wake:       make(chan struct{}, 1),
+		reconnect:  make(chan struct{}, 1),
+		minBackoff: 200 * time.Millisecond,
+		maxBackoff: 30 * time.Second,
 		flushEnd:   make(chan struct{}),
 	}
 }
@@ -108,10 +115,13 @@ func (r *Relay) Notify() {
 }
 
 // Reconnected tells the relay that the connection to NATS is back: a publish backoff in
-// progress ends now.
+// progress, or the next one, ends now and the backoff starts again from its least. It never
+// blocks.
 func (r *Relay) Reconnected() {
-	r.reconnected.Store(true)
-	r.Notify()
+	select {
+	case r.reconnect <- struct{}{}:
+	default:
+	}
 }
 
 // unhealthyAfter is how long publishing may fail before the relay reports itself unhealthy.
@@ -144,14 +154,11 @@ func (r *Relay) noteFlush(err error) {
 func (r *Relay) Published() int64 { return r.published.Load() }
 
 // Run publishes until ctx ends. It retries failures with capped exponential backoff and jitter,
-// forever: nothing is dropped.
+// forever: nothing is dropped. New rows (Notify) end an idle wait but not a backoff; the
+// connection coming back (Reconnected) ends either.
 func (r *Relay) Run(ctx context.Context) error {
-	const (
-		idle       = 5 * time.Second // Notify wakes the relay when rows arrive; this is a safety net
-		minBackoff = 200 * time.Millisecond
-		maxBackoff = 30 * time.Second
-	)
-	backoff := minBackoff
+	const idle = 5 * time.Second // Notify wakes the relay when rows arrive; this is a safety net
+	backoff := r.minBackoff
 	for {
 		n, err := r.flush(ctx)
 		if ctx.Err() == nil {
@@ -166,34 +173,39 @@ func (r *Relay) Run(ctx context.Context) error {
 				r.log.Warn("outbox relay: publish failed, will retry", "err", err, "retry_in", backoff)
 			}
 			wait = backoff/2 + rand.N(backoff/2+1)
-			backoff = min(2*backoff, maxBackoff)
+			backoff = min(2*backoff, r.maxBackoff)
 		case n > 0:
-			backoff = minBackoff
+			backoff = r.minBackoff
 			continue // more may be waiting
 		default:
-			backoff = minBackoff
+			backoff = r.minBackoff
 			wait = idle
 		}
-		t := time.NewTimer(wait)
+		if reconnected, ok := r.sleep(ctx, wait, err != nil); !ok {
+			return nil
+		} else if reconnected {
+			backoff = r.minBackoff
+		}
+	}
+}
+
+// sleep waits for d, for ctx to end (ok false), or for the connection to come back
+// (reconnected true); unless backingOff, new rows end the wait too.
+func (r *Relay) sleep(ctx context.Context, d time.Duration, backingOff bool) (reconnected, ok bool) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
 		select {
 		case <-ctx.Done():
-			t.Stop()
-			return nil
+			return false, false
+		case <-r.reconnect:
+			return true, true
 		case <-r.wake:
-			// New rows do not cut a backoff short; a reconnection does.
-			if err != nil && !r.reconnected.Swap(false) {
-				select {
-				case <-t.C:
-				case <-ctx.Done():
-					t.Stop()
-					return nil
-				}
+			if !backingOff {
+				return false, true
 			}
-			if r.reconnected.Swap(false) {
-				backoff = minBackoff
-			}
-			t.Stop()
 		case <-t.C:
+			return false, true
 		}
 	}
 }
