@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -60,6 +61,10 @@ type Bus struct {
 	log    *slog.Logger
 	closed chan struct{}
 
+	// maxPayload is the largest message the server accepts, taken at each connection (servers
+	// of a cluster may differ); 0 until the first.
+	maxPayload atomic.Int64
+
 	pubMu sync.Mutex
 	// pubs are the publishing handles, one per ack timeout (see publisher).
 	pubs map[time.Duration]jetstream.JetStream
@@ -100,12 +105,14 @@ func Connect(ctx context.Context, o Options) (*Bus, error) {
 		nats.DrainTimeout(drainTimeout),
 		nats.PingInterval(pingInterval),
 		nats.ConnectHandler(func(nc *nats.Conn) {
+			b.maxPayload.Store(nc.MaxPayload())
 			log.Info("nats connected", "url", connectedURL(nc), "server", nc.ConnectedServerName())
 			if o.OnConnect != nil {
 				o.OnConnect()
 			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
+			b.maxPayload.Store(nc.MaxPayload())
 			log.Info("nats reconnected", "url", connectedURL(nc), "server", nc.ConnectedServerName())
 			if o.OnConnect != nil {
 				o.OnConnect()
@@ -165,7 +172,9 @@ func Connect(ctx context.Context, o Options) (*Bus, error) {
 		return nil, fmt.Errorf("connect to nats %q: jetstream: %w", url, err)
 	}
 	b.nc, b.js = nc, js
-	if !nc.IsConnected() {
+	if nc.IsConnected() {
+		b.maxPayload.Store(nc.MaxPayload())
+	} else {
 		log.Warn("nats not reachable, retrying in the background", "url", url)
 	}
 	return b, nil
