@@ -76,6 +76,13 @@ type Relay struct {
 
 	flushMu  sync.Mutex
 	flushEnd chan struct{} // closed, and replaced, when a flush ends; guarded by flushMu
+
+	// flushing holds one flush at a time, and guards unmarked.
+	flushing sync.Mutex
+	// unmarked are rows JetStream acknowledged that could not be marked sent (a full disk). They
+	// are never published again: past the stream's duplicate window a second publish would be
+	// stored as a second copy. Each flush marks them before it publishes anything.
+	unmarked []int64
 }
 
 // relayPage is how many outbox rows the relay reads, publishes and marks sent at a time, a page
@@ -236,8 +243,40 @@ const readAhead = 1
 // sent only after its PubAck. A page with failures ends the flush once it, and the page sent
 // after it, are settled: the failed rows and those not sent stay pending.
 func (r *Relay) flush(ctx context.Context) (int, error) {
+	r.flushing.Lock()
+	defer r.flushing.Unlock()
 	defer r.flushEnded()
 	defer r.updateDepth(ctx)
+	marked, err := r.markUnmarked(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n, err := r.publish(ctx)
+	return marked + n, err
+}
+
+// markUnmarked marks sent the rows acknowledged earlier that could not be marked then, and
+// returns how many it marked.
+func (r *Relay) markUnmarked(ctx context.Context) (int, error) {
+	if len(r.unmarked) == 0 {
+		return 0, nil
+	}
+	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := r.outbox.MarkSent(mctx, r.unmarked, time.Now()); err != nil {
+		r.metrics.StoreErrors.Inc()
+		return 0, fmt.Errorf("mark %d acknowledged messages sent (they are not published again): %w", len(r.unmarked), err)
+	}
+	n := len(r.unmarked)
+	r.log.Info("outbox relay: acknowledged messages marked sent after a failure", "count", n)
+	r.unmarked = nil
+	r.published.Add(int64(n))
+	r.metrics.Published.Add(float64(n))
+	return n, nil
+}
+
+// publish publishes the pending rows, as flush says, and returns how many it marked sent.
+func (r *Relay) publish(ctx context.Context) (int, error) {
 	rows, err := r.outbox.Pending(ctx, 0, r.pageRows)
 	if err != nil {
 		return 0, fmt.Errorf("read outbox: %w", err)
@@ -285,7 +324,8 @@ func (r *Relay) flush(ctx context.Context) (int, error) {
 	close(stop)
 	for range pages { // let the reader end
 	}
-	marked, markErr := m.finish()
+	marked, unmarked, markErr := m.finish()
+	r.unmarked = append(r.unmarked, unmarked...)
 	switch {
 	case markErr != nil:
 		return marked, markErr
@@ -378,13 +418,14 @@ func (r *Relay) settle(ctx context.Context, b *sentPage, m *marker) error {
 // marker records acknowledged rows as sent on its own goroutine, so that the next page is
 // published meanwhile. What queues up while it writes is recorded in one transaction.
 type marker struct {
-	r       *Relay
-	ctx     context.Context
-	seqs    chan []int64
-	stopped chan struct{} // closed when a write fails: further rows are not marked
-	done    chan struct{}
-	marked  int   // read after done
-	err     error // read after done
+	r        *Relay
+	ctx      context.Context
+	seqs     chan []int64
+	stopped  chan struct{} // closed when a write fails: further rows are not marked
+	done     chan struct{}
+	marked   int     // read after done
+	err      error   // read after done
+	unmarked []int64 // acknowledged rows not marked sent; read after done
 }
 
 // markQueue is how many acknowledged pages may wait for the marker before the publisher
@@ -411,12 +452,12 @@ func (m *marker) failed() bool {
 	}
 }
 
-// finish waits until everything queued is recorded and returns how many rows were marked sent
-// and the write error, if any.
-func (m *marker) finish() (int, error) {
+// finish waits until everything queued is recorded and returns how many rows were marked sent,
+// the acknowledged rows it could not mark, and the write error, if any.
+func (m *marker) finish() (marked int, unmarked []int64, err error) {
 	close(m.seqs)
 	<-m.done
-	return m.marked, m.err
+	return m.marked, m.unmarked, m.err
 }
 
 func (m *marker) run() {
@@ -425,7 +466,8 @@ func (m *marker) run() {
 	lastDepth := time.Now()
 	for seqs := range m.seqs {
 		if m.err != nil {
-			continue // drain: these rows stay pending and are published again
+			m.unmarked = append(m.unmarked, seqs...) // marked at the next flush, not published again
+			continue
 		}
 	more:
 		for {
@@ -444,9 +486,11 @@ func (m *marker) run() {
 		err := r.outbox.MarkSent(ctx, seqs, time.Now())
 		cancel()
 		if err != nil {
-			// The rows stay pending and are published again; the message ids make that harmless.
+			// The rows stay pending in the database; the relay remembers them as acknowledged
+			// and marks them at its next flush, without publishing them again.
 			r.metrics.StoreErrors.Inc()
 			m.err = fmt.Errorf("mark %d messages sent: %w", len(seqs), err)
+			m.unmarked = append(m.unmarked, seqs...)
 			close(m.stopped)
 			continue
 		}
