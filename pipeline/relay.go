@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/feedd/feedd/article"
 	"github.com/feedd/feedd/bus"
 	"github.com/feedd/feedd/store"
 )
@@ -40,6 +42,9 @@ type Publisher interface {
 	Send(ctx context.Context, msgs []bus.Message, ackTimeout time.Duration) *bus.Acks
 	// Connected reports whether the connection to NATS is up.
 	Connected() bool
+	// MaxPayload returns the largest message, headers included, the server takes, as last
+	// taken from it; 0 when unknown.
+	MaxPayload() int64
 }
 
 var (
@@ -83,6 +88,14 @@ type Relay struct {
 	// are never published again: past the stream's duplicate window a second publish would be
 	// stored as a second copy. Each flush marks them before it publishes anything.
 	unmarked []int64
+
+	// held are the rows that cannot be published as they are, too large for the server's
+	// max_payload even when cut, or with a bad subject. They stay in the outbox, skipped, until
+	// the server's limit changes (or feedd restarts), when they are tried again. heldAt is the
+	// limit they were held under.
+	heldMu sync.Mutex
+	held   map[int64]struct{}
+	heldAt int
 }
 
 // relayPage is how many outbox rows the relay reads, publishes and marks sent at a time, a page
@@ -110,6 +123,7 @@ func NewRelay(outbox Outbox, pub Publisher, log *slog.Logger, m *Metrics) *Relay
 		minBackoff: 200 * time.Millisecond,
 		maxBackoff: 30 * time.Second,
 		flushEnd:   make(chan struct{}),
+		held:       map[int64]struct{}{},
 	}
 }
 
@@ -277,9 +291,15 @@ func (r *Relay) markUnmarked(ctx context.Context) (int, error) {
 
 // publish publishes the pending rows, as flush says, and returns how many it marked sent.
 func (r *Relay) publish(ctx context.Context) (int, error) {
-	rows, err := r.outbox.Pending(ctx, 0, r.pageRows)
+	r.heldMu.Lock()
+	if limit := r.maxPayload(); limit != r.heldAt { // another server, or its limit changed
+		clear(r.held)
+		r.heldAt = limit
+	}
+	r.heldMu.Unlock()
+	rows, last, err := r.nextPage(ctx, 0)
 	if err != nil {
-		return 0, fmt.Errorf("read outbox: %w", err)
+		return 0, err
 	}
 	if len(rows) == 0 {
 		return 0, nil
@@ -293,7 +313,7 @@ func (r *Relay) publish(ctx context.Context) (int, error) {
 	var readErr error // set before pages is closed
 	go func() {
 		defer close(pages)
-		readErr = r.read(ctx, rows, pages, stop)
+		readErr = r.read(ctx, rows, last, pages, stop)
 	}()
 
 	m := r.startMarker(ctx)
@@ -337,9 +357,9 @@ func (r *Relay) publish(ctx context.Context) (int, error) {
 	return marked, nil
 }
 
-// read sends rows to pages, then the rows after them, a page at a time, until the outbox has
+// read sends rows to pages, then the rows after last, a page at a time, until the outbox has
 // no more or stop is closed.
-func (r *Relay) read(ctx context.Context, rows []store.Message, pages chan<- []store.Message, stop <-chan struct{}) error {
+func (r *Relay) read(ctx context.Context, rows []store.Message, last int64, pages chan<- []store.Message, stop <-chan struct{}) error {
 	for len(rows) > 0 {
 		select {
 		case pages <- rows:
@@ -347,11 +367,92 @@ func (r *Relay) read(ctx context.Context, rows []store.Message, pages chan<- []s
 			return nil
 		}
 		var err error
-		if rows, err = r.outbox.Pending(ctx, rows[len(rows)-1].Seq, r.pageRows); err != nil {
-			return fmt.Errorf("read outbox: %w", err)
+		if rows, last, err = r.nextPage(ctx, last); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// nextPage returns the next page of unsent rows after afterSeq without the held ones, reading
+// on past pages of held rows alone, and the last sequence number read. It is empty when the
+// outbox has no more.
+func (r *Relay) nextPage(ctx context.Context, afterSeq int64) ([]store.Message, int64, error) {
+	for {
+		rows, err := r.outbox.Pending(ctx, afterSeq, r.pageRows)
+		if err != nil {
+			return nil, afterSeq, fmt.Errorf("read outbox: %w", err)
+		}
+		if len(rows) == 0 {
+			return nil, afterSeq, nil
+		}
+		afterSeq = rows[len(rows)-1].Seq
+		if rows = r.withoutHeld(rows); len(rows) > 0 {
+			return rows, afterSeq, nil
+		}
+	}
+}
+
+// withoutHeld returns rows without the held ones.
+func (r *Relay) withoutHeld(rows []store.Message) []store.Message {
+	r.heldMu.Lock()
+	defer r.heldMu.Unlock()
+	if len(r.held) == 0 {
+		return rows
+	}
+	kept := rows[:0:0]
+	for _, row := range rows {
+		if _, ok := r.held[row.Seq]; !ok {
+			kept = append(kept, row)
+		}
+	}
+	return kept
+}
+
+// maxPayload returns the largest message the server takes, headers included, as last taken
+// from it; 0 when unknown.
+func (r *Relay) maxPayload() int {
+	if r == nil || r.pub == nil {
+		return 0
+	}
+	return int(r.pub.MaxPayload())
+}
+
+// hold keeps a row that cannot be published as it is in the outbox, skipped until the server's
+// limit changes: it is counted (feedd_publish_rejected_total), logged by name and its failure
+// recorded on the row. It is never marked sent.
+func (r *Relay) hold(ctx context.Context, row store.Message, size, limit int, cause error) {
+	r.log.Error("outbox relay: message cannot be published: held in the outbox", "seq", row.Seq,
+		"id", row.MsgID, "subject", row.Subject, "bytes", size, "max_payload", limit, "err", cause)
+	r.metrics.Rejected.Inc()
+	r.heldMu.Lock()
+	r.held[row.Seq] = struct{}{}
+	r.heldMu.Unlock()
+	if err := r.outbox.RecordFailure(context.WithoutCancel(ctx), []int64{row.Seq}, "held: "+cause.Error()); err != nil {
+		r.log.Warn("outbox relay: record failure", "err", err)
+	}
+}
+
+// errTooLarge is why a message over the server's max_payload, and beyond cutting, is held.
+var errTooLarge = errors.New("message larger than the server's max_payload, even with its content cut")
+
+// refit cuts the article in m's body to fit limit with its headers, as encode does: a message
+// recorded under a larger limit than the server's now. It reports whether m now fits.
+func (r *Relay) refit(m *bus.Message, limit int) bool {
+	var a article.Article
+	if err := json.Unmarshal(m.Data, &a); err != nil || a.ID == "" {
+		return false
+	}
+	headers := m.Size() - len(m.Data)
+	size := 0
+	data, ok, err := fit(&a, limit-headers, &size)
+	if err != nil || !ok {
+		return false
+	}
+	r.log.Warn("outbox relay: message over the server's max_payload: content shortened", "id", m.ID,
+		"bytes", size+headers, "max_payload", limit)
+	m.Data = data
+	return true
 }
 
 // sentPage is a page of rows sent and awaiting acknowledgement.
@@ -360,18 +461,32 @@ type sentPage struct {
 	acks *bus.Acks
 }
 
-// send sends a page of rows.
+// send sends a page of rows. A row over the server's max_payload with its headers has its
+// article cut to fit; one that cannot fit is held, not sent.
 func (r *Relay) send(ctx context.Context, rows []store.Message) *sentPage {
-	msgs := make([]bus.Message, len(rows))
+	limit := r.maxPayload()
+	msgs := make([]bus.Message, 0, len(rows))
+	sent := rows
 	for i, row := range rows {
-		msgs[i] = bus.Message{Subject: row.Subject, ID: row.MsgID, Header: row.Header, Data: row.Data}
+		m := bus.Message{Subject: row.Subject, ID: row.MsgID, Header: row.Header, Data: row.Data}
+		if size := m.Size(); limit > 0 && size > limit && !r.refit(&m, limit) {
+			r.hold(ctx, row, size, limit, errTooLarge)
+			if len(sent) == len(rows) { // the first held: sent becomes a copy without it
+				sent = append(make([]store.Message, 0, len(rows)-1), rows[:i]...)
+			}
+			continue
+		}
+		if len(sent) < len(rows) {
+			sent = append(sent, row)
+		}
+		msgs = append(msgs, m)
 	}
-	return &sentPage{rows: rows, acks: r.pub.Send(ctx, msgs, r.ackTimeout)}
+	return &sentPage{rows: sent, acks: r.pub.Send(ctx, msgs, r.ackTimeout)}
 }
 
 // settle waits for the acknowledgements of a page and hands the acknowledged rows to the
-// marker. Rows the server rejects for good are handed over too: keeping them would block the
-// outbox forever. The failed ones have their attempt recorded, and make settle return an error.
+// marker. Rows the server rejects for good are held in the outbox, never marked sent. The
+// failed ones have their attempt recorded, and make settle return an error.
 func (r *Relay) settle(ctx context.Context, b *sentPage, m *marker) error {
 	rows, errs := b.rows, b.acks.Wait(ctx)
 	sent := make([]int64, 0, len(rows))
@@ -383,12 +498,9 @@ func (r *Relay) settle(ctx context.Context, b *sentPage, m *marker) error {
 		case e == nil:
 			sent = append(sent, rows[i].Seq)
 		case errors.Is(e, bus.ErrRejected):
-			// The pipeline keeps messages under the payload limit, so this means a bug or a
-			// server configured with a smaller limit: say so loudly.
-			r.log.Error("outbox relay: message rejected by NATS, dropped", "id", rows[i].MsgID,
-				"subject", rows[i].Subject, "bytes", len(rows[i].Data), "err", e)
-			r.metrics.Rejected.Inc()
-			sent = append(sent, rows[i].Seq)
+			// Too large for a server whose limit changed since the page was sent, or a bad
+			// subject: publishing it again as it is would fail again.
+			r.hold(ctx, rows[i], len(rows[i].Data), r.maxPayload(), e)
 		case ctx.Err() != nil && errors.Is(e, ctx.Err()):
 			// Stopping, not failing: the row stays pending as it was, its attempts uncounted.
 			stopped = true
