@@ -61,14 +61,24 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return &exitError{exitBadConfig, err}
 	}
 	log := newLogger(pt, stderr)
+	// A daemon that cannot go on (a stream it must not change) stops itself with a cause.
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 	d, err := start(ctx, cfg, pt, log)
 	if err != nil {
 		return err
 	}
+	d.stop = stop
 	if *once {
-		return d.once(ctx, *timeout, stdout)
+		err = d.once(ctx, *timeout, stdout)
+	} else {
+		err = d.run(ctx)
 	}
-	return d.run(ctx)
+	var ee *exitError
+	if cause := context.Cause(ctx); errors.As(cause, &ee) {
+		return ee
+	}
+	return err
 }
 
 func newLogger(p parts, w io.Writer) *slog.Logger {
@@ -93,8 +103,11 @@ type daemon struct {
 	pipe     *pipeline.Pipeline
 
 	streamReady chan struct{}
-	bg          sync.WaitGroup
-	pending     int64 // outbox depth at close
+	// stop ends the daemon with a cause, an *exitError, when it cannot go on; nil in tests
+	// that start a daemon without a command.
+	stop    context.CancelCauseFunc
+	bg      sync.WaitGroup
+	pending int64 // outbox depth at close
 }
 
 // start opens the database, starts or connects to NATS, ensures the stream and the ops listener.
@@ -211,6 +224,15 @@ func (d *daemon) ensureStream(ctx context.Context) {
 			close(d.streamReady)
 			return
 		}
+		if errors.Is(err, bus.ErrStreamConflict) {
+			// Changing the stream would delete messages or copies the operator made: only
+			// the operator can decide, so feedd stops rather than publish under other terms.
+			d.log.Error("stream settings conflict: stopping", "stream", c.Name, "err", err)
+			if d.stop != nil {
+				d.stop(&exitError{exitBadConfig, err})
+			}
+			return
+		}
 		if errors.Is(err, bus.ErrNotConnected) || errors.Is(err, context.DeadlineExceeded) {
 			d.log.Warn("cannot ensure stream yet, retrying", "stream", c.Name, "err", err, "retry_in", wait)
 			wait = min(2*wait, 30*time.Second)
@@ -274,8 +296,8 @@ func (d *daemon) once(ctx context.Context, timeout time.Duration, stdout io.Writ
 }
 
 // shutdown stops everything by deadline: the ops listener first, then the relay once it has
-// published what it can (while NATS is connected, keeping two seconds for the rest), then the
-// NATS connection, the embedded server and the database.
+// published what it can (while NATS is connected and the stream ready, keeping two seconds for
+// the rest), then the NATS connection, the embedded server and the database.
 func (d *daemon) shutdown(deadline time.Time, stopRelay context.CancelFunc) {
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
@@ -284,11 +306,15 @@ func (d *daemon) shutdown(deadline time.Time, stopRelay context.CancelFunc) {
 		_ = d.ops.Shutdown(sctx)
 		cancel()
 	}
-	flushCtx, cancelFlush := context.WithDeadline(ctx, deadline.Add(-2*time.Second))
-	if err := d.relay.WaitDrained(flushCtx, true); err != nil {
-		d.log.Warn("outbox not fully published before shutdown", "err", err)
+	select {
+	case <-d.streamReady:
+		flushCtx, cancelFlush := context.WithDeadline(ctx, deadline.Add(-2*time.Second))
+		if err := d.relay.WaitDrained(flushCtx, true); err != nil {
+			d.log.Warn("outbox not fully published before shutdown", "err", err)
+		}
+		cancelFlush()
+	default: // the relay never ran: nothing would publish meanwhile
 	}
-	cancelFlush()
 	stopRelay()
 	done := make(chan struct{})
 	go func() { d.bg.Wait(); close(done) }()
