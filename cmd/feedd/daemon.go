@@ -103,6 +103,7 @@ type daemon struct {
 	pipe     *pipeline.Pipeline
 
 	streamReady chan struct{}
+	natsBack    chan struct{} // the connection to NATS was made; holds one such news
 	// stop ends the daemon with a cause, an *exitError, when it cannot go on; nil in tests
 	// that start a daemon without a command.
 	stop    context.CancelCauseFunc
@@ -114,7 +115,7 @@ type daemon struct {
 // It fails only for what cannot get better by waiting: an unusable database, a port in use, an
 // embedded server that cannot start. An unreachable remote NATS is waited for in the background.
 func start(ctx context.Context, cfg config.Config, pt parts, log *slog.Logger) (_ *daemon, err error) {
-	d := &daemon{cfg: cfg, parts: pt, log: log, streamReady: make(chan struct{})}
+	d := &daemon{cfg: cfg, parts: pt, log: log, streamReady: make(chan struct{}), natsBack: make(chan struct{}, 1)}
 	defer func() {
 		if err != nil {
 			d.close(context.Background())
@@ -141,6 +142,10 @@ func start(ctx context.Context, cfg config.Config, pt parts, log *slog.Logger) (
 		natsEvents.WithLabelValues("connect").Inc()
 		if r := d.relayRef.Load(); r != nil {
 			r.Reconnected()
+		}
+		select { // a stream setup waiting for NATS tries again now
+		case d.natsBack <- struct{}{}:
+		default:
 		}
 	}
 	bopts.OnDisconnect = func() {
@@ -210,7 +215,7 @@ func userAgent(cfg config.Config) string {
 }
 
 // ensureStream creates or updates the stream, retrying until it succeeds or ctx ends: a remote
-// NATS that is down at start is waited for, not fatal.
+// NATS that is down at start is waited for, not fatal, and tried again as soon as it connects.
 func (d *daemon) ensureStream(ctx context.Context) {
 	c := d.parts.stream
 	wait := time.Second
@@ -245,6 +250,8 @@ func (d *daemon) ensureStream(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-d.natsBack:
+			wait = time.Second
 		case <-time.After(wait):
 		}
 	}
