@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -60,6 +61,10 @@ type Bus struct {
 	log    *slog.Logger
 	closed chan struct{}
 
+	// maxPayload is the largest message the server accepts, taken at each connection (servers
+	// of a cluster may differ); 0 until the first.
+	maxPayload atomic.Int64
+
 	pubMu sync.Mutex
 	// pubs are the publishing handles, one per ack timeout (see publisher).
 	pubs map[time.Duration]jetstream.JetStream
@@ -100,12 +105,14 @@ func Connect(ctx context.Context, o Options) (*Bus, error) {
 		nats.DrainTimeout(drainTimeout),
 		nats.PingInterval(pingInterval),
 		nats.ConnectHandler(func(nc *nats.Conn) {
+			b.maxPayload.Store(nc.MaxPayload())
 			log.Info("nats connected", "url", connectedURL(nc), "server", nc.ConnectedServerName())
 			if o.OnConnect != nil {
 				o.OnConnect()
 			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
+			b.maxPayload.Store(nc.MaxPayload())
 			log.Info("nats reconnected", "url", connectedURL(nc), "server", nc.ConnectedServerName())
 			if o.OnConnect != nil {
 				o.OnConnect()
@@ -165,7 +172,9 @@ func Connect(ctx context.Context, o Options) (*Bus, error) {
 		return nil, fmt.Errorf("connect to nats %q: jetstream: %w", url, err)
 	}
 	b.nc, b.js = nc, js
-	if !nc.IsConnected() {
+	if nc.IsConnected() {
+		b.maxPayload.Store(nc.MaxPayload())
+	} else {
 		log.Warn("nats not reachable, retrying in the background", "url", url)
 	}
 	return b, nil
@@ -193,53 +202,6 @@ func (b *Bus) CloseContext(ctx context.Context) {
 		}
 	}
 	b.nc.Close()
-}
-
-// StreamConfig describes the stream that holds published articles.
-type StreamConfig struct {
-	// Name is the stream name, e.g. "ARTICLES". Required.
-	Name string
-	// Subjects bound to the stream, e.g. []string{"articles.>"}.
-	Subjects []string
-	// Replicas is the number of copies (1 on a single server, 3 on a
-	// cluster). Zero means 1.
-	Replicas int
-	// DuplicateWindow is how long the stream remembers message ids to drop
-	// duplicates. Zero means the server default (2m).
-	DuplicateWindow time.Duration
-	// MaxAge is how long messages are kept. Zero means forever.
-	MaxAge time.Duration
-}
-
-// EnsureStream creates the stream, or updates it to c when it exists. The
-// stream is file-backed, limits-based, and discards its oldest messages
-// when a limit is hit. It fails when the server cannot honour c (for
-// example Replicas 3 on a single server) or is unreachable.
-func (b *Bus) EnsureStream(ctx context.Context, c StreamConfig) error {
-	if c.Name == "" {
-		return errors.New("ensure stream: empty name")
-	}
-	replicas := c.Replicas
-	if replicas == 0 {
-		replicas = 1
-	}
-	if !b.Connected() {
-		return fmt.Errorf("ensure stream %q: %w", c.Name, ErrNotConnected)
-	}
-	_, err := b.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:       c.Name,
-		Subjects:   c.Subjects,
-		Retention:  jetstream.LimitsPolicy,
-		Discard:    jetstream.DiscardOld,
-		Storage:    jetstream.FileStorage,
-		Replicas:   replicas,
-		Duplicates: c.DuplicateWindow,
-		MaxAge:     c.MaxAge,
-	})
-	if err != nil {
-		return fmt.Errorf("ensure stream %q: %w", c.Name, b.connErr(err))
-	}
-	return nil
 }
 
 // connErr marks err with ErrNotConnected when it comes from the connection

@@ -195,8 +195,35 @@ func rejected(err error) error {
 	return err
 }
 
-// MaxPayload returns the largest message the server accepts, or 0 while not connected.
-func (b *Bus) MaxPayload() int64 { return b.nc.MaxPayload() }
+// MaxPayload returns the largest message, headers included (see Message.Size), that the
+// server accepts: its max_payload, taken when the connection was made and at each reconnection.
+// While disconnected it is the last server's; 0 before the first connection.
+func (b *Bus) MaxPayload() int64 { return b.maxPayload.Load() }
+
+// Size returns the bytes m takes against the server's max_payload: its body and its headers
+// as NATS encodes them, Nats-Msg-Id included.
+func (m *Message) Size() int {
+	n := len(m.Data)
+	if len(m.Header) == 0 && m.ID == "" {
+		return n
+	}
+	const (
+		status = len("NATS/1.0\r\n")
+		line   = len(": \r\n")
+		end    = len("\r\n")
+	)
+	n += status + end
+	for k, v := range m.Header {
+		if k == jetstream.MsgIDHeader && m.ID != "" {
+			continue // replaced by m.ID
+		}
+		n += len(k) + line + len(v)
+	}
+	if m.ID != "" {
+		n += len(jetstream.MsgIDHeader) + line + len(m.ID)
+	}
+	return n
+}
 
 // Publish publishes one message and waits for its PubAck (see
 // PublishBatch), at most DefaultAckTimeout or until ctx's deadline,

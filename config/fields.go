@@ -191,3 +191,13 @@ func (c Config) Get(key string) (string, bool) {
 	}
 	return "", false
 }
+
+// FeedSettings lists the keys of one feed (feeds[i].<key> in the file), in the order of
+// feedFields. They have no environment variable and no default of their own.
+func FeedSettings() []Setting {
+	out := make([]Setting, 0, len(feedFields))
+	for _, f := range feedFields {
+		out = append(out, Setting{Key: f.key, Doc: f.doc})
+	}
+	return out
+}

@@ -19,7 +19,7 @@ type Metrics struct {
 	LastSuccess   *prometheus.GaugeVec   // unix time of the last successful poll, by feed
 	PollingPaused prometheus.Gauge       // 1 while polling waits for the outbox to drain
 	Fallbacks     *prometheus.CounterVec // by kind: date, xml_repair, invalid_bytes
-	Rejected      prometheus.Counter     // messages NATS refused for good (too large, bad subject)
+	Rejected      prometheus.Counter     // messages held in the outbox: over max_payload even when cut, bad subject
 	NextPoll      *prometheus.GaugeVec   // unix time of the next poll, by feed
 	Pages         *prometheus.CounterVec // article pages read for full text, by result: ok or why not
 	PageDuration  prometheus.Histogram   // seconds per page read, successful or not
@@ -67,7 +67,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "What feeds needed mending: unparseable dates (fetch time used), XML repairs, undecodable bytes (U+FFFD).",
 		}, []string{"kind"}),
 		Rejected: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "feedd_publish_rejected_total", Help: "Messages NATS refused for good (too large, bad subject) and dropped.",
+			Name: "feedd_publish_rejected_total", Help: "Messages that cannot be published as they are (over max_payload even when cut, bad subject): held in the outbox.",
 		}),
 		NextPoll: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "feedd_feed_next_poll_timestamp_seconds", Help: "Unix time of the next poll, by feed.",

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/feedd/feedd/article"
 	"github.com/feedd/feedd/bus"
 	"github.com/feedd/feedd/store"
 )
@@ -40,6 +42,9 @@ type Publisher interface {
 	Send(ctx context.Context, msgs []bus.Message, ackTimeout time.Duration) *bus.Acks
 	// Connected reports whether the connection to NATS is up.
 	Connected() bool
+	// MaxPayload returns the largest message, headers included, the server takes, as last
+	// taken from it; 0 when unknown.
+	MaxPayload() int64
 }
 
 var (
@@ -58,12 +63,16 @@ type Relay struct {
 	pub        Publisher
 	log        *slog.Logger
 	metrics    *Metrics
-	batch      int
+	pageRows   int // outbox rows read, sent and settled together
 	ackTimeout time.Duration
 	wake       chan struct{}
-	published  atomic.Int64
-	// reconnected cuts a publish backoff short: NATS is back.
-	reconnected atomic.Bool
+	// reconnect holds the news that the connection to NATS is back until Run takes it: it cuts
+	// a publish backoff short, and is never lost, whatever Run is doing when it comes.
+	reconnect chan struct{}
+	// minBackoff and maxBackoff bound the wait after a failed flush, which doubles from one to
+	// the other.
+	minBackoff, maxBackoff time.Duration
+	published              atomic.Int64
 	// failingSince is the unix nanosecond time of the first of the current run of failed
 	// flushes, 0 while flushes succeed; lastErr is the latest failure.
 	failingSince atomic.Int64
@@ -72,13 +81,29 @@ type Relay struct {
 
 	flushMu  sync.Mutex
 	flushEnd chan struct{} // closed, and replaced, when a flush ends; guarded by flushMu
+
+	// flushing holds one flush at a time, and guards unmarked.
+	flushing sync.Mutex
+	// unmarked are rows JetStream acknowledged that could not be marked sent (a full disk). They
+	// are never published again: past the stream's duplicate window a second publish would be
+	// stored as a second copy. Each flush marks them before it publishes anything.
+	unmarked []int64
+
+	// held are the rows that cannot be published as they are, too large for the server's
+	// max_payload even when cut, or with a bad subject. They stay in the outbox, skipped, until
+	// the server's limit changes (or feedd restarts), when they are tried again. heldAt is the
+	// limit they were held under.
+	heldMu sync.Mutex
+	held   map[int64]struct{}
+	heldAt int
 }
 
-// relayBatch is how many outbox rows the relay reads, publishes and marks sent at a time (fewer
-// when their bodies pass 8 MiB, see store.Pending). Side by side with 256, 512 moved about 8%
-// more messages a second (BenchmarkRelay). A flush holds at most four batches at once: one
-// awaiting acknowledgement, one being sent, one read ahead and one being read.
-const relayBatch = 512
+// relayPage is how many outbox rows the relay reads, publishes and marks sent at a time, a page
+// (fewer when their bodies pass 8 MiB, see store.Pending). Side by side with 256, 512 moved
+// about 8% more messages a second (BenchmarkRelay). A flush holds at most four pages at once:
+// one awaiting acknowledgement, one being sent, one read ahead and one being read. (A page is
+// not the ingest's batch, which is one poll's articles written in one transaction.)
+const relayPage = 512
 
 // keepSent is how long an acknowledged message stays in the outbox before it is deleted: long
 // enough to look at while debugging, short enough to keep the database small.
@@ -91,10 +116,14 @@ func NewRelay(outbox Outbox, pub Publisher, log *slog.Logger, m *Metrics) *Relay
 		pub:        pub,
 		log:        log,
 		metrics:    m,
-		batch:      relayBatch,
+		pageRows:   relayPage,
 		ackTimeout: 10 * time.Second,
 		wake:       make(chan struct{}, 1),
+		reconnect:  make(chan struct{}, 1),
+		minBackoff: 200 * time.Millisecond,
+		maxBackoff: 30 * time.Second,
 		flushEnd:   make(chan struct{}),
+		held:       map[int64]struct{}{},
 	}
 }
 
@@ -107,10 +136,13 @@ func (r *Relay) Notify() {
 }
 
 // Reconnected tells the relay that the connection to NATS is back: a publish backoff in
-// progress ends now.
+// progress, or the next one, ends now and the backoff starts again from its least. It never
+// blocks.
 func (r *Relay) Reconnected() {
-	r.reconnected.Store(true)
-	r.Notify()
+	select {
+	case r.reconnect <- struct{}{}:
+	default:
+	}
 }
 
 // unhealthyAfter is how long publishing may fail before the relay reports itself unhealthy.
@@ -143,14 +175,11 @@ func (r *Relay) noteFlush(err error) {
 func (r *Relay) Published() int64 { return r.published.Load() }
 
 // Run publishes until ctx ends. It retries failures with capped exponential backoff and jitter,
-// forever: nothing is dropped.
+// forever: nothing is dropped. New rows (Notify) end an idle wait but not a backoff; the
+// connection coming back (Reconnected) ends either.
 func (r *Relay) Run(ctx context.Context) error {
-	const (
-		idle       = 5 * time.Second // Notify wakes the relay when rows arrive; this is a safety net
-		minBackoff = 200 * time.Millisecond
-		maxBackoff = 30 * time.Second
-	)
-	backoff := minBackoff
+	const idle = 5 * time.Second // Notify wakes the relay when rows arrive; this is a safety net
+	backoff := r.minBackoff
 	for {
 		n, err := r.flush(ctx)
 		if ctx.Err() == nil {
@@ -165,34 +194,39 @@ func (r *Relay) Run(ctx context.Context) error {
 				r.log.Warn("outbox relay: publish failed, will retry", "err", err, "retry_in", backoff)
 			}
 			wait = backoff/2 + rand.N(backoff/2+1)
-			backoff = min(2*backoff, maxBackoff)
+			backoff = min(2*backoff, r.maxBackoff)
 		case n > 0:
-			backoff = minBackoff
+			backoff = r.minBackoff
 			continue // more may be waiting
 		default:
-			backoff = minBackoff
+			backoff = r.minBackoff
 			wait = idle
 		}
-		t := time.NewTimer(wait)
+		if reconnected, ok := r.sleep(ctx, wait, err != nil); !ok {
+			return nil
+		} else if reconnected {
+			backoff = r.minBackoff
+		}
+	}
+}
+
+// sleep waits for d, for ctx to end (ok false), or for the connection to come back
+// (reconnected true); unless backingOff, new rows end the wait too.
+func (r *Relay) sleep(ctx context.Context, d time.Duration, backingOff bool) (reconnected, ok bool) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
 		select {
 		case <-ctx.Done():
-			t.Stop()
-			return nil
+			return false, false
+		case <-r.reconnect:
+			return true, true
 		case <-r.wake:
-			// New rows do not cut a backoff short; a reconnection does.
-			if err != nil && !r.reconnected.Swap(false) {
-				select {
-				case <-t.C:
-				case <-ctx.Done():
-					t.Stop()
-					return nil
-				}
+			if !backingOff {
+				return false, true
 			}
-			if r.reconnected.Swap(false) {
-				backoff = minBackoff
-			}
-			t.Stop()
 		case <-t.C:
+			return false, true
 		}
 	}
 }
@@ -207,27 +241,65 @@ func (r *Relay) Flush(ctx context.Context) error {
 	}
 }
 
-// readAhead is how many batches of rows the relay reads ahead of the one being published.
+// readAhead is how many pages of rows the relay reads ahead of the one being published.
 const readAhead = 1
 
 // flush publishes the pending rows, oldest first, until none is left, ctx ends, a publish fails,
 // or recording what was acknowledged fails. It returns how many rows it marked sent, and wakes
 // WaitDrained when it ends.
 //
-// Three things overlap. A reader goroutine fetches the next batch of rows (those after the last
-// one read, so nothing is read twice) while the current one is published. Each batch is sent
-// before the acknowledgements of the batch before it are collected, so that the server always
+// Three things overlap. A reader goroutine fetches the next page of rows (those after the last
+// one read, so nothing is read twice) while the current one is published. Each page is sent
+// before the acknowledgements of the page before it are collected, so that the server always
 // has messages to store (the bus keeps at most 256 awaiting acknowledgement). A marker goroutine
-// records the acknowledged rows of a batch while the next ones are published. Batches are sent
+// records the acknowledged rows of a page while the next ones are published. Pages are sent
 // in sequence order on one connection, so the stream keeps the outbox's order; a row is marked
-// sent only after its PubAck. A batch with failures ends the flush once it, and the batch sent
+// sent only after its PubAck. A page with failures ends the flush once it, and the page sent
 // after it, are settled: the failed rows and those not sent stay pending.
 func (r *Relay) flush(ctx context.Context) (int, error) {
+	r.flushing.Lock()
+	defer r.flushing.Unlock()
 	defer r.flushEnded()
 	defer r.updateDepth(ctx)
-	rows, err := r.outbox.Pending(ctx, 0, r.batch)
+	marked, err := r.markUnmarked(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("read outbox: %w", err)
+		return 0, err
+	}
+	n, err := r.publish(ctx)
+	return marked + n, err
+}
+
+// markUnmarked marks sent the rows acknowledged earlier that could not be marked then, and
+// returns how many it marked.
+func (r *Relay) markUnmarked(ctx context.Context) (int, error) {
+	if len(r.unmarked) == 0 {
+		return 0, nil
+	}
+	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := r.outbox.MarkSent(mctx, r.unmarked, time.Now()); err != nil {
+		r.metrics.StoreErrors.Inc()
+		return 0, fmt.Errorf("mark %d acknowledged messages sent (they are not published again): %w", len(r.unmarked), err)
+	}
+	n := len(r.unmarked)
+	r.log.Info("outbox relay: acknowledged messages marked sent after a failure", "count", n)
+	r.unmarked = nil
+	r.published.Add(int64(n))
+	r.metrics.Published.Add(float64(n))
+	return n, nil
+}
+
+// publish publishes the pending rows, as flush says, and returns how many it marked sent.
+func (r *Relay) publish(ctx context.Context) (int, error) {
+	r.heldMu.Lock()
+	if limit := r.maxPayload(); limit != r.heldAt { // another server, or its limit changed
+		clear(r.held)
+		r.heldAt = limit
+	}
+	r.heldMu.Unlock()
+	rows, last, err := r.nextPage(ctx, 0)
+	if err != nil {
+		return 0, err
 	}
 	if len(rows) == 0 {
 		return 0, nil
@@ -237,17 +309,17 @@ func (r *Relay) flush(ctx context.Context) (int, error) {
 	}
 
 	stop := make(chan struct{})
-	batches := make(chan []store.Message, readAhead)
-	var readErr error // set before batches is closed
+	pages := make(chan []store.Message, readAhead)
+	var readErr error // set before pages is closed
 	go func() {
-		defer close(batches)
-		readErr = r.read(ctx, rows, batches, stop)
+		defer close(pages)
+		readErr = r.read(ctx, rows, last, pages, stop)
 	}()
 
 	m := r.startMarker(ctx)
-	var prev *inFlight
+	var prev *sentPage
 	var pubErr error
-	for batch := range batches {
+	for page := range pages {
 		if m.failed() {
 			break
 		}
@@ -255,7 +327,7 @@ func (r *Relay) flush(ctx context.Context) (int, error) {
 			pubErr = errNotConnected
 			break
 		}
-		cur := r.send(ctx, batch)
+		cur := r.send(ctx, page)
 		if prev != nil {
 			pubErr = r.settle(ctx, prev, m)
 		}
@@ -270,9 +342,10 @@ func (r *Relay) flush(ctx context.Context) (int, error) {
 		}
 	}
 	close(stop)
-	for range batches { // let the reader end
+	for range pages { // let the reader end
 	}
-	marked, markErr := m.finish()
+	marked, unmarked, markErr := m.finish()
+	r.unmarked = append(r.unmarked, unmarked...)
 	switch {
 	case markErr != nil:
 		return marked, markErr
@@ -284,42 +357,137 @@ func (r *Relay) flush(ctx context.Context) (int, error) {
 	return marked, nil
 }
 
-// read sends rows to batches, then the rows after them, a batch at a time, until the outbox has
+// read sends rows to pages, then the rows after last, a page at a time, until the outbox has
 // no more or stop is closed.
-func (r *Relay) read(ctx context.Context, rows []store.Message, batches chan<- []store.Message, stop <-chan struct{}) error {
+func (r *Relay) read(ctx context.Context, rows []store.Message, last int64, pages chan<- []store.Message, stop <-chan struct{}) error {
 	for len(rows) > 0 {
 		select {
-		case batches <- rows:
+		case pages <- rows:
 		case <-stop:
 			return nil
 		}
 		var err error
-		if rows, err = r.outbox.Pending(ctx, rows[len(rows)-1].Seq, r.batch); err != nil {
-			return fmt.Errorf("read outbox: %w", err)
+		if rows, last, err = r.nextPage(ctx, last); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// inFlight is a batch of rows sent and awaiting acknowledgement.
-type inFlight struct {
+// nextPage returns the next page of unsent rows after afterSeq without the held ones, reading
+// on past pages of held rows alone, and the last sequence number read. It is empty when the
+// outbox has no more.
+func (r *Relay) nextPage(ctx context.Context, afterSeq int64) ([]store.Message, int64, error) {
+	for {
+		rows, err := r.outbox.Pending(ctx, afterSeq, r.pageRows)
+		if err != nil {
+			return nil, afterSeq, fmt.Errorf("read outbox: %w", err)
+		}
+		if len(rows) == 0 {
+			return nil, afterSeq, nil
+		}
+		afterSeq = rows[len(rows)-1].Seq
+		if rows = r.withoutHeld(rows); len(rows) > 0 {
+			return rows, afterSeq, nil
+		}
+	}
+}
+
+// withoutHeld returns rows without the held ones.
+func (r *Relay) withoutHeld(rows []store.Message) []store.Message {
+	r.heldMu.Lock()
+	defer r.heldMu.Unlock()
+	if len(r.held) == 0 {
+		return rows
+	}
+	kept := rows[:0:0]
+	for _, row := range rows {
+		if _, ok := r.held[row.Seq]; !ok {
+			kept = append(kept, row)
+		}
+	}
+	return kept
+}
+
+// maxPayload returns the largest message the server takes, headers included, as last taken
+// from it; 0 when unknown.
+func (r *Relay) maxPayload() int {
+	if r == nil || r.pub == nil {
+		return 0
+	}
+	return int(r.pub.MaxPayload())
+}
+
+// hold keeps a row that cannot be published as it is in the outbox, skipped until the server's
+// limit changes: it is counted (feedd_publish_rejected_total), logged by name and its failure
+// recorded on the row. It is never marked sent.
+func (r *Relay) hold(ctx context.Context, row store.Message, size, limit int, cause error) {
+	r.log.Error("outbox relay: message cannot be published: held in the outbox", "seq", row.Seq,
+		"id", row.MsgID, "subject", row.Subject, "bytes", size, "max_payload", limit, "err", cause)
+	r.metrics.Rejected.Inc()
+	r.heldMu.Lock()
+	r.held[row.Seq] = struct{}{}
+	r.heldMu.Unlock()
+	if err := r.outbox.RecordFailure(context.WithoutCancel(ctx), []int64{row.Seq}, "held: "+cause.Error()); err != nil {
+		r.log.Warn("outbox relay: record failure", "err", err)
+	}
+}
+
+// errTooLarge is why a message over the server's max_payload, and beyond cutting, is held.
+var errTooLarge = errors.New("message larger than the server's max_payload, even with its content cut")
+
+// refit cuts the article in m's body to fit limit with its headers, as encode does: a message
+// recorded under a larger limit than the server's now. It reports whether m now fits.
+func (r *Relay) refit(m *bus.Message, limit int) bool {
+	var a article.Article
+	if err := json.Unmarshal(m.Data, &a); err != nil || a.ID == "" {
+		return false
+	}
+	headers := m.Size() - len(m.Data)
+	size := 0
+	data, ok, err := fit(&a, limit-headers, &size)
+	if err != nil || !ok {
+		return false
+	}
+	r.log.Warn("outbox relay: message over the server's max_payload: content shortened", "id", m.ID,
+		"bytes", size+headers, "max_payload", limit)
+	m.Data = data
+	return true
+}
+
+// sentPage is a page of rows sent and awaiting acknowledgement.
+type sentPage struct {
 	rows []store.Message
 	acks *bus.Acks
 }
 
-// send sends a batch of rows.
-func (r *Relay) send(ctx context.Context, rows []store.Message) *inFlight {
-	msgs := make([]bus.Message, len(rows))
+// send sends a page of rows. A row over the server's max_payload with its headers has its
+// article cut to fit; one that cannot fit is held, not sent.
+func (r *Relay) send(ctx context.Context, rows []store.Message) *sentPage {
+	limit := r.maxPayload()
+	msgs := make([]bus.Message, 0, len(rows))
+	sent := rows
 	for i, row := range rows {
-		msgs[i] = bus.Message{Subject: row.Subject, ID: row.MsgID, Header: row.Header, Data: row.Data}
+		m := bus.Message{Subject: row.Subject, ID: row.MsgID, Header: row.Header, Data: row.Data}
+		if size := m.Size(); limit > 0 && size > limit && !r.refit(&m, limit) {
+			r.hold(ctx, row, size, limit, errTooLarge)
+			if len(sent) == len(rows) { // the first held: sent becomes a copy without it
+				sent = append(make([]store.Message, 0, len(rows)-1), rows[:i]...)
+			}
+			continue
+		}
+		if len(sent) < len(rows) {
+			sent = append(sent, row)
+		}
+		msgs = append(msgs, m)
 	}
-	return &inFlight{rows: rows, acks: r.pub.Send(ctx, msgs, r.ackTimeout)}
+	return &sentPage{rows: sent, acks: r.pub.Send(ctx, msgs, r.ackTimeout)}
 }
 
-// settle waits for the acknowledgements of a batch and hands the acknowledged rows to the
-// marker. Rows the server rejects for good are handed over too: keeping them would block the
-// outbox forever. The failed ones have their attempt recorded, and make settle return an error.
-func (r *Relay) settle(ctx context.Context, b *inFlight, m *marker) error {
+// settle waits for the acknowledgements of a page and hands the acknowledged rows to the
+// marker. Rows the server rejects for good are held in the outbox, never marked sent. The
+// failed ones have their attempt recorded, and make settle return an error.
+func (r *Relay) settle(ctx context.Context, b *sentPage, m *marker) error {
 	rows, errs := b.rows, b.acks.Wait(ctx)
 	sent := make([]int64, 0, len(rows))
 	var failed []int64
@@ -330,12 +498,9 @@ func (r *Relay) settle(ctx context.Context, b *inFlight, m *marker) error {
 		case e == nil:
 			sent = append(sent, rows[i].Seq)
 		case errors.Is(e, bus.ErrRejected):
-			// The pipeline keeps messages under the payload limit, so this means a bug or a
-			// server configured with a smaller limit: say so loudly.
-			r.log.Error("outbox relay: message rejected by NATS, dropped", "id", rows[i].MsgID,
-				"subject", rows[i].Subject, "bytes", len(rows[i].Data), "err", e)
-			r.metrics.Rejected.Inc()
-			sent = append(sent, rows[i].Seq)
+			// Too large for a server whose limit changed since the page was sent, or a bad
+			// subject: publishing it again as it is would fail again.
+			r.hold(ctx, rows[i], len(rows[i].Data), r.maxPayload(), e)
 		case ctx.Err() != nil && errors.Is(e, ctx.Err()):
 			// Stopping, not failing: the row stays pending as it was, its attempts uncounted.
 			stopped = true
@@ -362,19 +527,20 @@ func (r *Relay) settle(ctx context.Context, b *inFlight, m *marker) error {
 	return fmt.Errorf("%d of %d messages not acknowledged: %w", len(failed), len(rows), firstErr)
 }
 
-// marker records acknowledged rows as sent on its own goroutine, so that the next batch is
+// marker records acknowledged rows as sent on its own goroutine, so that the next page is
 // published meanwhile. What queues up while it writes is recorded in one transaction.
 type marker struct {
-	r       *Relay
-	ctx     context.Context
-	seqs    chan []int64
-	stopped chan struct{} // closed when a write fails: further rows are not marked
-	done    chan struct{}
-	marked  int   // read after done
-	err     error // read after done
+	r        *Relay
+	ctx      context.Context
+	seqs     chan []int64
+	stopped  chan struct{} // closed when a write fails: further rows are not marked
+	done     chan struct{}
+	marked   int     // read after done
+	err      error   // read after done
+	unmarked []int64 // acknowledged rows not marked sent; read after done
 }
 
-// markQueue is how many acknowledged batches may wait for the marker before the publisher
+// markQueue is how many acknowledged pages may wait for the marker before the publisher
 // waits for it.
 const markQueue = 4
 
@@ -398,12 +564,12 @@ func (m *marker) failed() bool {
 	}
 }
 
-// finish waits until everything queued is recorded and returns how many rows were marked sent
-// and the write error, if any.
-func (m *marker) finish() (int, error) {
+// finish waits until everything queued is recorded and returns how many rows were marked sent,
+// the acknowledged rows it could not mark, and the write error, if any.
+func (m *marker) finish() (marked int, unmarked []int64, err error) {
 	close(m.seqs)
 	<-m.done
-	return m.marked, m.err
+	return m.marked, m.unmarked, m.err
 }
 
 func (m *marker) run() {
@@ -412,7 +578,8 @@ func (m *marker) run() {
 	lastDepth := time.Now()
 	for seqs := range m.seqs {
 		if m.err != nil {
-			continue // drain: these rows stay pending and are published again
+			m.unmarked = append(m.unmarked, seqs...) // marked at the next flush, not published again
+			continue
 		}
 	more:
 		for {
@@ -431,9 +598,11 @@ func (m *marker) run() {
 		err := r.outbox.MarkSent(ctx, seqs, time.Now())
 		cancel()
 		if err != nil {
-			// The rows stay pending and are published again; the message ids make that harmless.
+			// The rows stay pending in the database; the relay remembers them as acknowledged
+			// and marks them at its next flush, without publishing them again.
 			r.metrics.StoreErrors.Inc()
 			m.err = fmt.Errorf("mark %d messages sent: %w", len(seqs), err)
+			m.unmarked = append(m.unmarked, seqs...)
 			close(m.stopped)
 			continue
 		}

@@ -49,17 +49,17 @@ func insertRow(t *testing.T, s *store.Store, i int, subject string) {
 	}
 }
 
-// TestRelayFlushPipelined: a flush over many batches publishes every row once, in outbox order,
+// TestRelayFlushPipelined: a flush over many pages publishes every row once, in outbox order,
 // and marks every one sent.
 func TestRelayFlushPipelined(t *testing.T) {
 	tests := []struct {
-		name  string
-		rows  int
-		batch int
+		name string
+		rows int
+		page int
 	}{
-		{name: "one row", rows: 1, batch: 64},
-		{name: "exactly one batch", rows: 64, batch: 64},
-		{name: "many batches and a partial one", rows: 1000, batch: 64},
+		{name: "one row", rows: 1, page: 64},
+		{name: "exactly one page", rows: 64, page: 64},
+		{name: "many pages and a partial one", rows: 1000, page: 64},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -69,7 +69,7 @@ func TestRelayFlushPipelined(t *testing.T) {
 			s := openStore(t)
 			insertN(t, s, 0, tt.rows)
 			relay := NewRelay(s, b, testLogger(t), NewMetrics(nil))
-			relay.batch = tt.batch
+			relay.pageRows = tt.page
 
 			n, err := relay.flush(context.Background())
 			if err != nil {
@@ -97,27 +97,27 @@ func TestRelayFlushPipelined(t *testing.T) {
 	}
 }
 
-// TestRelayFlushStopsAtFailure: a message no stream takes fails its batch. The batch's other
-// messages, and those of the batch already sent after it, are marked sent; the failed one has
-// its attempt recorded; no later batch is published.
+// TestRelayFlushStopsAtFailure: a message no stream takes fails its page. The page's other
+// messages, and those of the page already sent after it, are marked sent; the failed one has
+// its attempt recorded; no later page is published.
 func TestRelayFlushStopsAtFailure(t *testing.T) {
 	ns := startNATS(t, -1, t.TempDir())
 	b := connect(t, ns.ClientURL())
 	ensureStream(t, b)
 	s := openStore(t)
-	const batch, bad, total = 50, 70, 250 // the failure is in the second of five batches
+	const page, bad, total = 50, 70, 250 // the failure is in the second of five pages
 	insertN(t, s, 0, bad)
 	insertRow(t, s, bad, "nowhere.new.ar.f")
 	insertN(t, s, bad+1, total-bad-1)
 	relay := NewRelay(s, b, testLogger(t), NewMetrics(nil))
-	relay.batch = batch
+	relay.pageRows = page
 	relay.ackTimeout = 2 * time.Second
 
 	n, err := relay.flush(context.Background())
 	if err == nil {
 		t.Fatal("flush: got no error, want the failed message's")
 	}
-	const published = 3*batch - 1 // three batches sent, one message failed
+	const published = 3*page - 1 // three pages sent, one message failed
 	if n != published {
 		t.Errorf("flush marked %d rows sent, want %d", n, published)
 	}
@@ -136,13 +136,13 @@ func TestRelayFlushStopsAtFailure(t *testing.T) {
 			first.MsgID, first.Attempts, first.LastError, bad)
 	}
 	for i, p := range pending[1:] {
-		if want := fmt.Sprintf("%064x", 3*batch+i); p.MsgID != want || p.Attempts != 0 {
+		if want := fmt.Sprintf("%064x", 3*page+i); p.MsgID != want || p.Attempts != 0 {
 			t.Errorf("pending row %d is %s with %d attempts, want %s never published", i+1, p.MsgID, p.Attempts, want)
 		}
 	}
 }
 
-// cancellingPublisher cancels the relay's context as soon as it has sent a batch: the relay is
+// cancellingPublisher cancels the relay's context as soon as it has sent a page: the relay is
 // stopped while acknowledgements are awaited, as at shutdown.
 type cancellingPublisher struct {
 	Publisher
@@ -168,7 +168,7 @@ func TestRelayStoppedCountsNoFailure(t *testing.T) {
 	defer cancel()
 	m := NewMetrics(nil)
 	relay := NewRelay(s, cancellingPublisher{b, cancel}, testLogger(t), m)
-	relay.batch = 50
+	relay.pageRows = 50
 
 	if _, err := relay.flush(ctx); !errors.Is(err, context.Canceled) {
 		t.Errorf("flush: got %v, want context.Canceled", err)

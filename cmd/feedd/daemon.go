@@ -8,13 +8,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/feedd/feedd/article"
 	"github.com/feedd/feedd/bus"
 	"github.com/feedd/feedd/config"
 	"github.com/feedd/feedd/fetcher"
@@ -59,20 +56,34 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg.Log, stderr)
-	d, err := start(ctx, cfg, log)
+	pt, err := partsOf(cfg)
+	if err != nil {
+		return &exitError{exitBadConfig, err}
+	}
+	log := newLogger(pt, stderr)
+	// A daemon that cannot go on (a stream it must not change) stops itself with a cause.
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	d, err := start(ctx, cfg, pt, log)
 	if err != nil {
 		return err
 	}
+	d.stop = stop
 	if *once {
-		return d.once(ctx, *timeout, stdout)
+		err = d.once(ctx, *timeout, stdout)
+	} else {
+		err = d.run(ctx)
 	}
-	return d.run(ctx)
+	var ee *exitError
+	if cause := context.Cause(ctx); errors.As(cause, &ee) {
+		return ee
+	}
+	return err
 }
 
-func newLogger(c config.Log, w io.Writer) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: c.SlogLevel()}
-	if strings.EqualFold(c.Format, "json") {
+func newLogger(p parts, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: p.logLevel}
+	if p.logJSON {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
@@ -81,6 +92,7 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 // daemon holds the running parts, in the order they are stopped.
 type daemon struct {
 	cfg      config.Config
+	parts    parts
 	log      *slog.Logger
 	store    *store.Store
 	embedded *bus.Embedded
@@ -93,23 +105,26 @@ type daemon struct {
 	feedWatch *ops.FeedWatch
 
 	streamReady chan struct{}
-	bg          sync.WaitGroup
-	pending     int64 // outbox depth at close
+	natsBack    chan struct{} // the connection to NATS was made; holds one such news
+	// stop ends the daemon with a cause, an *exitError, when it cannot go on; nil in tests
+	// that start a daemon without a command.
+	stop    context.CancelCauseFunc
+	bg      sync.WaitGroup
+	pending int64 // outbox depth at close
 }
 
 // start opens the database, starts or connects to NATS, ensures the stream and the ops listener.
 // It fails only for what cannot get better by waiting: an unusable database, a port in use, an
 // embedded server that cannot start. An unreachable remote NATS is waited for in the background.
-func start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *daemon, err error) {
-	d := &daemon{cfg: cfg, log: log, streamReady: make(chan struct{})}
+func start(ctx context.Context, cfg config.Config, pt parts, log *slog.Logger) (_ *daemon, err error) {
+	d := &daemon{cfg: cfg, parts: pt, log: log, streamReady: make(chan struct{}), natsBack: make(chan struct{}, 1)}
 	defer func() {
 		if err != nil {
 			d.close(context.Background())
 		}
 	}()
 
-	dbPath := filepath.Join(cfg.DataDir, dbFile)
-	if d.store, err = store.Open(ctx, dbPath); err != nil {
+	if d.store, err = store.Open(ctx, pt.dbPath); err != nil {
 		return nil, err
 	}
 
@@ -122,27 +137,27 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *daemon,
 	}, []string{"event"})
 	reg.MustRegister(natsUp, natsEvents)
 
-	bopts := bus.Options{
-		Name:   "feedd",
-		Logger: log,
-		OnConnect: func() {
-			natsUp.Set(1)
-			natsEvents.WithLabelValues("connect").Inc()
-			if r := d.relayRef.Load(); r != nil {
-				r.Reconnected()
-			}
-		},
-		OnDisconnect: func() {
-			natsUp.Set(0)
-			natsEvents.WithLabelValues("disconnect").Inc()
-		},
+	bopts := pt.bus
+	bopts.Logger = log
+	bopts.OnConnect = func() {
+		natsUp.Set(1)
+		natsEvents.WithLabelValues("connect").Inc()
+		if r := d.relayRef.Load(); r != nil {
+			r.Reconnected()
+		}
+		select { // a stream setup waiting for NATS tries again now
+		case d.natsBack <- struct{}{}:
+		default:
+		}
 	}
-	if cfg.NATS.URL == "" {
-		d.embedded, err = bus.StartEmbedded(bus.EmbeddedOptions{
-			Listen:   cfg.NATS.Listen,
-			StoreDir: filepath.Join(cfg.DataDir, natsDir),
-			Logger:   log,
-		})
+	bopts.OnDisconnect = func() {
+		natsUp.Set(0)
+		natsEvents.WithLabelValues("disconnect").Inc()
+	}
+	if pt.embedded != nil {
+		eopts := *pt.embedded
+		eopts.Logger = log
+		d.embedded, err = bus.StartEmbedded(eopts)
 		if err != nil {
 			return nil, err
 		}
@@ -152,8 +167,6 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *daemon,
 		} else {
 			log.Info("embedded NATS server ready (in-process only)")
 		}
-	} else {
-		bopts.URL, bopts.Creds = cfg.NATS.URL, cfg.NATS.Creds
 	}
 	if d.bus, err = bus.Connect(ctx, bopts); err != nil {
 		return nil, err
@@ -164,41 +177,16 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *daemon,
 
 	d.relay = pipeline.NewRelay(d.store, d.bus, log, metrics)
 	d.relayRef.Store(d.relay)
-	feeds := make([]pipeline.Feed, len(cfg.Feeds))
-	for i, f := range cfg.Feeds {
-		feeds[i] = pipeline.Feed{ID: f.ID, URL: f.URL, Name: f.Name, Lang: f.Language, Interval: f.Interval, Charset: f.Charset}
-		if f.Timezone != "" {
-			if feeds[i].Zone, err = time.LoadLocation(f.Timezone); err != nil {
-				return nil, fmt.Errorf("feed %s: %w", f.ID, err) // validated by config already
-			}
-		}
-	}
-	d.feedWatch = ops.NewFeedWatch(len(feeds), log)
-	fetch := fetcher.New(fetcher.Options{
-		Timeout:  cfg.Poll.Timeout,
-		MaxBody:  int64(cfg.Poll.MaxBody),
-		MaxItems: cfg.Poll.MaxItems,
-
-		DenyPrivateNetworks: cfg.Poll.DenyPrivateNetworks,
-		UserAgent:           userAgent(cfg),
-	})
-	d.pipe = pipeline.New(pipeline.Options{
-		Feeds:        feeds,
-		Interval:     cfg.Poll.Interval,
-		Concurrency:  cfg.Poll.Concurrency,
-		PerHost:      cfg.Poll.PerHost,
-		HostGap:      cfg.Poll.HostGap,
-		Policy:       pipeline.Policy{MinInterval: cfg.Poll.MinInterval, MaxInterval: cfg.Poll.MaxInterval},
-		DedupeWindow: cfg.Dedupe.Window,
-		Logger:       log,
-		Metrics:      metrics,
-	}, watchedFetcher{fetch, d.feedWatch}, d.store, d.relay)
+	popts := pt.pipeline
+	popts.Logger, popts.Metrics = log, metrics
+	d.feedWatch = ops.NewFeedWatch(len(popts.Feeds), log)
+	d.pipe = pipeline.New(popts, watchedFetcher{fetcher.New(pt.fetcher), d.feedWatch}, d.store, d.relay)
 
 	if err := d.pipe.Restore(ctx); err != nil {
 		return nil, err
 	}
 
-	if cfg.HTTP.Listen != "" {
+	if pt.httpListen != "" {
 		checks := map[string]ops.Check{
 			"database": d.store.Ping,
 			"nats": func(context.Context) error {
@@ -214,7 +202,7 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *daemon,
 			},
 			"feeds": d.feedWatch.Check,
 		}
-		if d.ops, err = ops.Listen(cfg.HTTP.Listen, reg, checks, log); err != nil {
+		if d.ops, err = ops.Listen(pt.httpListen, reg, checks, log); err != nil {
 			return nil, err
 		}
 		d.bg.Go(d.ops.Serve)
@@ -249,15 +237,9 @@ func userAgent(cfg config.Config) string {
 }
 
 // ensureStream creates or updates the stream, retrying until it succeeds or ctx ends: a remote
-// NATS that is down at start is waited for, not fatal.
+// NATS that is down at start is waited for, not fatal, and tried again as soon as it connects.
 func (d *daemon) ensureStream(ctx context.Context) {
-	c := bus.StreamConfig{
-		Name:            d.cfg.NATS.Stream,
-		Subjects:        []string{article.SubjectPrefix + ".>"},
-		Replicas:        d.cfg.NATS.Replicas,
-		DuplicateWindow: d.cfg.NATS.DuplicateWindow,
-		MaxAge:          d.cfg.NATS.MaxAge,
-	}
+	c := d.parts.stream
 	wait := time.Second
 	for {
 		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -272,6 +254,15 @@ func (d *daemon) ensureStream(ctx context.Context) {
 		if ctx.Err() != nil {
 			return // stopping: the attempt was cut short, nothing to report
 		}
+		if errors.Is(err, bus.ErrStreamConflict) {
+			// Changing the stream would delete messages or copies the operator made: only
+			// the operator can decide, so feedd stops rather than publish under other terms.
+			d.log.Error("stream settings conflict: stopping", "stream", c.Name, "err", err)
+			if d.stop != nil {
+				d.stop(&exitError{exitBadConfig, err})
+			}
+			return
+		}
 		if errors.Is(err, bus.ErrNotConnected) || errors.Is(err, context.DeadlineExceeded) {
 			d.log.Warn("cannot ensure stream yet, retrying", "stream", c.Name, "err", err, "retry_in", wait)
 			wait = min(2*wait, 30*time.Second)
@@ -284,6 +275,8 @@ func (d *daemon) ensureStream(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-d.natsBack:
+			wait = time.Second
 		case <-time.After(wait):
 		}
 	}
@@ -308,8 +301,8 @@ func (d *daemon) run(ctx context.Context) error {
 	stopping := make(chan time.Time, 1)
 	context.AfterFunc(ctx, func() { stopping <- time.Now() })
 	err := d.pipe.Run(ctx) // returns once the polls in flight have been cancelled
-	deadline := (<-stopping).Add(d.cfg.ShutdownTimeout)
-	d.log.Info("shutting down", "timeout", d.cfg.ShutdownTimeout)
+	deadline := (<-stopping).Add(d.parts.shutdownTimeout)
+	d.log.Info("shutting down", "timeout", d.parts.shutdownTimeout)
 	d.shutdown(deadline, stopRelay)
 	return err
 }
@@ -323,7 +316,7 @@ func (d *daemon) once(ctx context.Context, timeout time.Duration, stdout io.Writ
 
 	counts := d.pipe.PollAll(ctx)
 	drainErr := d.relay.WaitDrained(ctx, false)
-	d.shutdown(time.Now().Add(d.cfg.ShutdownTimeout), stopRelay)
+	d.shutdown(time.Now().Add(d.parts.shutdownTimeout), stopRelay)
 
 	sum := summary{Counts: counts, Published: d.relay.Published(), Pending: d.pending}
 	out, _ := json.Marshal(sum)
@@ -338,8 +331,8 @@ func (d *daemon) once(ctx context.Context, timeout time.Duration, stdout io.Writ
 }
 
 // shutdown stops everything by deadline: the ops listener first, then the relay once it has
-// published what it can (while NATS is connected, keeping two seconds for the rest), then the
-// NATS connection, the embedded server and the database.
+// published what it can (while NATS is connected and the stream ready, keeping two seconds for
+// the rest), then the NATS connection, the embedded server and the database.
 func (d *daemon) shutdown(deadline time.Time, stopRelay context.CancelFunc) {
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
@@ -348,11 +341,15 @@ func (d *daemon) shutdown(deadline time.Time, stopRelay context.CancelFunc) {
 		_ = d.ops.Shutdown(sctx)
 		cancel()
 	}
-	flushCtx, cancelFlush := context.WithDeadline(ctx, deadline.Add(-2*time.Second))
-	if err := d.relay.WaitDrained(flushCtx, true); err != nil {
-		d.log.Warn("outbox not fully published before shutdown", "err", err)
+	select {
+	case <-d.streamReady:
+		flushCtx, cancelFlush := context.WithDeadline(ctx, deadline.Add(-2*time.Second))
+		if err := d.relay.WaitDrained(flushCtx, true); err != nil {
+			d.log.Warn("outbox not fully published before shutdown", "err", err)
+		}
+		cancelFlush()
+	default: // the relay never ran: nothing would publish meanwhile
 	}
-	cancelFlush()
 	stopRelay()
 	done := make(chan struct{})
 	go func() { d.bg.Wait(); close(done) }()

@@ -30,8 +30,10 @@ func mountTmpfs(t *testing.T, size string) string {
 }
 
 // TestDiskFull runs the daemon with data_dir on a 1 MiB tmpfs that fills while it records
-// full-text articles: the error shows in the log, the metrics and /readyz; when the tmpfs grows,
-// feedd recovers and every article reaches the stream exactly once.
+// full-text articles: the error shows in the log, the metrics and /readyz. The disk stays full
+// for longer than the stream's duplicate window (2 s here), so a message published again in
+// the meantime would be stored twice. When the tmpfs grows, feedd recovers and every article
+// reaches the stream exactly once.
 func TestDiskFull(t *testing.T) {
 	bin := buildFeedd(t)
 	srv, feeds, _ := saudiFeeds(t, 0, "2015-08-03")
@@ -47,6 +49,7 @@ func TestDiskFull(t *testing.T) {
 	httpAddr := freeAddr(t)
 	cfg := feedsConfig(t, dataDir, ns.ClientURL(), httpAddr, srv, feeds,
 		"  interval: 2s\n  min_interval: 1s\n  max_interval: 4s\n")
+	withDuplicateWindow(t, cfg, "2s")
 
 	p := startFeedd(t, bin, "run", "--config", cfg)
 	waitFor(t, "/readyz to report the full disk", 60*time.Second, func() bool {
@@ -59,6 +62,8 @@ func TestDiskFull(t *testing.T) {
 	if !strings.Contains(p.logText(), "full") {
 		t.Errorf("the log does not report the full disk:\n%s", p.logText())
 	}
+
+	time.Sleep(5 * time.Second) // longer than the duplicate window, with the relay retrying
 
 	// Space returns.
 	if err := syscall.Mount("tmpfs", dataDir, "tmpfs", syscall.MS_REMOUNT, "size=256m"); err != nil {
@@ -73,4 +78,17 @@ func TestDiskFull(t *testing.T) {
 	})
 	p.stop(t)
 	checkExactlyOnce(t, ns.ClientURL(), want)
+}
+
+// withDuplicateWindow sets nats.duplicate_window in the configuration file at path.
+func withDuplicateWindow(t *testing.T, path, window string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := strings.Replace(string(b), "nats:\n", "nats:\n  duplicate_window: "+window+"\n", 1)
+	if err := os.WriteFile(path, []byte(out), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -13,7 +13,14 @@ import (
 // start it again where clients expect it.
 func Run(t testing.TB, port int, storeDir string) *server.Server {
 	t.Helper()
-	ns, err := server.NewServer(&server.Options{
+	return RunWith(t, port, storeDir, func(*server.Options) {})
+}
+
+// RunWith is Run with the server's options changed by set first, such as a smaller
+// MaxPayload.
+func RunWith(t testing.TB, port int, storeDir string, set func(*server.Options)) *server.Server {
+	t.Helper()
+	o := &server.Options{
 		ServerName: "test",
 		Host:       "127.0.0.1",
 		Port:       port,
@@ -21,7 +28,9 @@ func Run(t testing.TB, port int, storeDir string) *server.Server {
 		StoreDir:   storeDir,
 		NoSigs:     true,
 		NoLog:      true,
-	})
+	}
+	set(o)
+	ns, err := server.NewServer(o)
 	if err != nil {
 		t.Fatal(err)
 	}

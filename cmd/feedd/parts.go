@@ -1,0 +1,85 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/feedd/feedd/article"
+	"github.com/feedd/feedd/bus"
+	"github.com/feedd/feedd/config"
+	"github.com/feedd/feedd/fetcher"
+	"github.com/feedd/feedd/pipeline"
+)
+
+// parts is what each part of the daemon is configured with. partsOf makes it from a
+// config.Config and start wires exactly what it holds, so that TestEveryKeyReachesItsPart can
+// hold every configuration key to changing something here.
+type parts struct {
+	logLevel        slog.Level
+	logJSON         bool
+	dbPath          string
+	embedded        *bus.EmbeddedOptions // nil with a remote nats.url; its Logger is set by start
+	bus             bus.Options          // its Embedded, Logger and callbacks are set by start
+	stream          bus.StreamConfig
+	fetcher         fetcher.Options
+	pipeline        pipeline.Options // its Logger and Metrics are set by start
+	httpListen      string
+	shutdownTimeout time.Duration
+}
+
+// partsOf turns a validated configuration into the options of each part. It fails only on what
+// validation already refuses (an unknown time zone).
+func partsOf(cfg config.Config) (parts, error) {
+	p := parts{
+		logLevel:        cfg.Log.SlogLevel(),
+		logJSON:         strings.EqualFold(cfg.Log.Format, "json"),
+		dbPath:          filepath.Join(cfg.DataDir, dbFile),
+		bus:             bus.Options{Name: "feedd"},
+		httpListen:      cfg.HTTP.Listen,
+		shutdownTimeout: cfg.ShutdownTimeout,
+		stream: bus.StreamConfig{
+			Name:            cfg.NATS.Stream,
+			Subjects:        []string{article.SubjectPrefix + ".>"},
+			Replicas:        cfg.NATS.Replicas,
+			DuplicateWindow: cfg.NATS.DuplicateWindow,
+			MaxAge:          cfg.NATS.MaxAge,
+		},
+		fetcher: fetcher.Options{
+			Timeout:             cfg.Poll.Timeout,
+			MaxBody:             int64(cfg.Poll.MaxBody),
+			MaxItems:            cfg.Poll.MaxItems,
+			DenyPrivateNetworks: cfg.Poll.DenyPrivateNetworks,
+			UserAgent:           userAgent(cfg),
+		},
+	}
+	if cfg.NATS.URL == "" {
+		p.embedded = &bus.EmbeddedOptions{Listen: cfg.NATS.Listen, StoreDir: filepath.Join(cfg.DataDir, natsDir)}
+	} else {
+		p.bus.URL, p.bus.Creds = cfg.NATS.URL, cfg.NATS.Creds
+	}
+	feeds := make([]pipeline.Feed, len(cfg.Feeds))
+	for i, f := range cfg.Feeds {
+		feeds[i] = pipeline.Feed{ID: f.ID, URL: f.URL, Name: f.Name, Lang: f.Language, Interval: f.Interval, Charset: f.Charset}
+		if f.Timezone != "" {
+			zone, err := time.LoadLocation(f.Timezone)
+			if err != nil {
+				return parts{}, fmt.Errorf("feed %s: %w", f.ID, err) // validated by config already
+			}
+			feeds[i].Zone = zone
+		}
+	}
+	p.pipeline = pipeline.Options{
+		Feeds:        feeds,
+		Interval:     cfg.Poll.Interval,
+		Concurrency:  cfg.Poll.Concurrency,
+		PerHost:      cfg.Poll.PerHost,
+		HostGap:      cfg.Poll.HostGap,
+		Policy:       pipeline.Policy{MinInterval: cfg.Poll.MinInterval, MaxInterval: cfg.Poll.MaxInterval},
+		DedupeWindow: cfg.Dedupe.Window,
+		MaxPending:   int64(cfg.Outbox.MaxPending),
+	}
+	return p, nil
+}
