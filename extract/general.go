@@ -21,7 +21,7 @@ func extractDoc(doc *html.Node, pageURL *url.URL, rule *Rule) (*Result, error) {
 		}
 	}
 	if len(body) == 0 {
-		n, err := general(doc, pageURL)
+		n, err := general(doc, pageURL, m.title)
 		if err != nil {
 			return nil, fmt.Errorf("extract %s: %w", urlString(pageURL), err)
 		}
@@ -48,7 +48,8 @@ func extractDoc(doc *html.Node, pageURL *url.URL, rule *Rule) (*Result, error) {
 }
 
 // general runs the general extractor on doc and returns the article's container.
-func general(doc *html.Node, pageURL *url.URL) (*html.Node, error) {
+func general(doc *html.Node, pageURL *url.URL, title string) (*html.Node, error) {
+	removeBoilerplate(doc)
 	p := readability.NewParser()
 	if pageURL == nil {
 		pageURL = &url.URL{}
@@ -60,5 +61,52 @@ func general(doc *html.Node, pageURL *url.URL) (*html.Node, error) {
 	if art.Node == nil {
 		return nil, ErrNoArticle
 	}
+	removeTitle(art.Node, title, art.Title())
 	return art.Node, nil
+}
+
+// removeTitle removes the article's title from the top of its body, where the general
+// extractor often keeps it: the first element, before any other text, whose text is a title.
+func removeTitle(body *html.Node, titles ...string) {
+	var folded []string
+	for _, t := range titles {
+		if f := fold(t); f != "" {
+			folded = append(folded, f)
+		}
+	}
+	if len(folded) == 0 {
+		return
+	}
+	seen := 0
+	var walk func(n *html.Node) bool
+	walk = func(n *html.Node) bool {
+		if seen > 0 {
+			return true
+		}
+		if n.Type == html.TextNode {
+			seen += charCount(n.Data)
+			return seen > 0
+		}
+		if n.Type != html.ElementNode {
+			return false
+		}
+		if n != body && textLen(n) <= 300 {
+			f := fold(textContent(n))
+			for _, t := range folded {
+				if f == t {
+					n.Parent.RemoveChild(n)
+					return true
+				}
+			}
+		}
+		for c := n.FirstChild; c != nil; {
+			next := c.NextSibling
+			if walk(c) {
+				return true
+			}
+			c = next
+		}
+		return false
+	}
+	walk(body)
 }
