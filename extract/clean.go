@@ -170,7 +170,12 @@ func removeBoilerplate(doc *html.Node) {
 	if body == nil {
 		return
 	}
-	c := &cleaner{main: findMain(body)}
+	cleanTree(body, findMain(body))
+}
+
+// cleanTree removes boilerplate under root, never main or its ancestors.
+func cleanTree(body, main *html.Node) {
+	c := &cleaner{main: main}
 	if debugRemovals != nil && c.main != nil {
 		debugRemovals("main", c.main)
 	}

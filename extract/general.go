@@ -10,7 +10,7 @@ import (
 )
 
 // extractDoc extracts the article of a parsed document. It mutates doc.
-func extractDoc(doc *html.Node, pageURL *url.URL, rule *Rule) (*Result, error) {
+func extractDoc(doc *html.Node, pageURL *url.URL, rule *Rule, builtin bool) (*Result, error) {
 	m := readMeta(doc, pageURL)
 	var body []*html.Node
 	if rule != nil && rule.Body != "" {
@@ -18,6 +18,9 @@ func extractDoc(doc *html.Node, pageURL *url.URL, rule *Rule) (*Result, error) {
 		body, err = applyRule(doc, rule)
 		if err != nil {
 			return nil, fmt.Errorf("extract %s: %w", urlString(pageURL), err)
+		}
+		if builtin && charCount(plainText(body...)) < minRuleText {
+			body = nil // the outlet's pages changed: the general extractor does better
 		}
 	}
 	if len(body) == 0 {
@@ -28,7 +31,7 @@ func extractDoc(doc *html.Node, pageURL *url.URL, rule *Rule) (*Result, error) {
 		body = []*html.Node{n}
 	}
 	text := validUTF8(plainText(body...))
-	if text == "" {
+	if charCount(text) < minText {
 		return nil, fmt.Errorf("extract %s: %w", urlString(pageURL), ErrNoArticle)
 	}
 	var hb strings.Builder
@@ -46,6 +49,12 @@ func extractDoc(doc *html.Node, pageURL *url.URL, rule *Rule) (*Result, error) {
 		HTML:        validUTF8(hb.String()),
 	}, nil
 }
+
+// minRuleText is the fewest non-space characters a built-in rule must select to be used.
+const minRuleText = 80
+
+// minText is the fewest non-space characters an article has: less is no article.
+const minText = 25
 
 // general runs the general extractor on doc and returns the article's container.
 func general(doc *html.Node, pageURL *url.URL, title string) (*html.Node, error) {
