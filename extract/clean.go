@@ -457,9 +457,9 @@ func (c *cleaner) removeHeaded(h *html.Node) {
 		}
 	}
 done:
-	if node == h && kind == listPhrase {
+	if kind == listPhrase && !hasLink(node) {
 		// A heading followed by its list, as siblings: remove the lists too.
-		for s := nextElement(h); s != nil && isLinkBlock(s) && !c.protected(s); {
+		for s := nextElement(node); s != nil && isLinkBlock(s) && !c.protected(s); {
 			next := nextElement(s)
 			s.Parent.RemoveChild(s)
 			s = next
