@@ -60,12 +60,11 @@ func ExtractWith(page []byte, pageURL *url.URL, rule *Rule, opts Options) (res *
 	if err != nil {
 		return nil, fmt.Errorf("extract %s: parse html: %w", urlString(pageURL), err)
 	}
+	builtin := false
 	if rule == nil && pageURL != nil && !opts.NoBuiltinRules {
-		if r, ok := RuleFor(pageURL.Hostname()); ok {
-			rule = r
-		}
+		rule, builtin = RuleFor(pageURL.Hostname())
 	}
-	return extractDoc(doc, pageURL, rule)
+	return extractDoc(doc, pageURL, rule, builtin)
 }
 
 func urlString(u *url.URL) string {

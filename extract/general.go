@@ -10,7 +10,7 @@ import (
 )
 
 // extractDoc extracts the article of a parsed document. It mutates doc.
-func extractDoc(doc *html.Node, pageURL *url.URL, rule *Rule) (*Result, error) {
+func extractDoc(doc *html.Node, pageURL *url.URL, rule *Rule, builtin bool) (*Result, error) {
 	m := readMeta(doc, pageURL)
 	var body []*html.Node
 	if rule != nil && rule.Body != "" {
@@ -19,16 +19,19 @@ func extractDoc(doc *html.Node, pageURL *url.URL, rule *Rule) (*Result, error) {
 		if err != nil {
 			return nil, fmt.Errorf("extract %s: %w", urlString(pageURL), err)
 		}
+		if builtin && charCount(plainText(body...)) < minRuleText {
+			body = nil // the outlet's pages changed: the general extractor does better
+		}
 	}
 	if len(body) == 0 {
-		n, err := general(doc, pageURL)
+		n, err := general(doc, pageURL, m.title)
 		if err != nil {
 			return nil, fmt.Errorf("extract %s: %w", urlString(pageURL), err)
 		}
 		body = []*html.Node{n}
 	}
 	text := validUTF8(plainText(body...))
-	if text == "" {
+	if charCount(text) < minText {
 		return nil, fmt.Errorf("extract %s: %w", urlString(pageURL), ErrNoArticle)
 	}
 	var hb strings.Builder
@@ -47,8 +50,15 @@ func extractDoc(doc *html.Node, pageURL *url.URL, rule *Rule) (*Result, error) {
 	}, nil
 }
 
+// minRuleText is the fewest non-space characters a built-in rule must select to be used.
+const minRuleText = 80
+
+// minText is the fewest non-space characters an article has: less is no article.
+const minText = 25
+
 // general runs the general extractor on doc and returns the article's container.
-func general(doc *html.Node, pageURL *url.URL) (*html.Node, error) {
+func general(doc *html.Node, pageURL *url.URL, title string) (*html.Node, error) {
+	removeBoilerplate(doc)
 	p := readability.NewParser()
 	if pageURL == nil {
 		pageURL = &url.URL{}
@@ -60,5 +70,52 @@ func general(doc *html.Node, pageURL *url.URL) (*html.Node, error) {
 	if art.Node == nil {
 		return nil, ErrNoArticle
 	}
+	removeTitle(art.Node, title, art.Title())
 	return art.Node, nil
+}
+
+// removeTitle removes the article's title from the top of its body, where the general
+// extractor often keeps it: the first element, before any other text, whose text is a title.
+func removeTitle(body *html.Node, titles ...string) {
+	var folded []string
+	for _, t := range titles {
+		if f := fold(t); f != "" {
+			folded = append(folded, f)
+		}
+	}
+	if len(folded) == 0 {
+		return
+	}
+	seen := 0
+	var walk func(n *html.Node) bool
+	walk = func(n *html.Node) bool {
+		if seen > 0 {
+			return true
+		}
+		if n.Type == html.TextNode {
+			seen += charCount(n.Data)
+			return seen > 0
+		}
+		if n.Type != html.ElementNode {
+			return false
+		}
+		if n != body && textLen(n) <= 300 {
+			f := fold(textContent(n))
+			for _, t := range folded {
+				if f == t {
+					n.Parent.RemoveChild(n)
+					return true
+				}
+			}
+		}
+		for c := n.FirstChild; c != nil; {
+			next := c.NextSibling
+			if walk(c) {
+				return true
+			}
+			c = next
+		}
+		return false
+	}
+	walk(body)
 }

@@ -97,14 +97,15 @@ func (tb *textBuilder) node(n *html.Node) {
 		tb.text(n.Data)
 		return
 	case html.ElementNode:
-		if skipAtoms[n.DataAtom] || isHidden(n) {
+		a := tagAtom(n)
+		if skipAtoms[a] || isHidden(n) {
 			return
 		}
-		if n.DataAtom == atom.Br {
+		if a == atom.Br {
 			tb.newline()
 			return
 		}
-		if n.DataAtom == atom.Pre {
+		if a == atom.Pre {
 			tb.flush()
 			tb.pre(textContent(n))
 			tb.flush()
@@ -113,11 +114,9 @@ func (tb *textBuilder) node(n *html.Node) {
 	case html.CommentNode, html.DoctypeNode:
 		return
 	}
-	block := n.Type == html.ElementNode && blockAtoms[n.DataAtom]
+	block := n.Type == html.ElementNode && blockAtoms[tagAtom(n)]
 	if block {
 		tb.flush()
-	} else if n.Type == html.ElementNode && (n.DataAtom == atom.Td || n.DataAtom == atom.Th) {
-		tb.space = true
 	}
 	for c := n.FirstChild; c != nil; c = c.NextSibling {
 		tb.node(c)
@@ -125,6 +124,15 @@ func (tb *textBuilder) node(n *html.Node) {
 	if block {
 		tb.flush()
 	}
+}
+
+// tagAtom is n's element name as an atom. The general extractor renames elements (a <div>
+// that holds only text becomes a <p>) without updating DataAtom.
+func tagAtom(n *html.Node) atom.Atom {
+	if a := atom.Lookup([]byte(n.Data)); a != 0 || n.DataAtom == 0 {
+		return a
+	}
+	return n.DataAtom
 }
 
 // plainText renders the text of nodes as paragraphs separated by "\n\n".

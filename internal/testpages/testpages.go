@@ -66,6 +66,7 @@ var templates = []template{
 	{"legacy", "windows-1256", legacy},
 	{"agency", "utf-8", agency},
 	{"hashed", "utf-8", hashed},
+	{"blog", "utf-8", blog},
 }
 
 // Templates returns the names of the templates, in the order Pages rotates through them.
