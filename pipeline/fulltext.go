@@ -70,9 +70,9 @@ const maxPageRetryAfter = 10 * time.Second
 // at once across all polls and within the per-host limits of feeds, and puts the page's text in
 // place of the feed's. It runs outside the decision lock. A page that cannot be had leaves its
 // entry with the feed's text, counted by reason; no entry is dropped or held past its poll.
-func (p *Pipeline) fullText(ctx context.Context, f Feed, entries []entry) {
+func (p *Pipeline) fullText(ctx context.Context, f Feed, entries []entry) (c Counts) {
 	if p.pages == nil {
-		return
+		return c
 	}
 	byURL := map[string][]*entry{} // a page is fetched once per canonical URL
 	var order []string
@@ -86,24 +86,35 @@ func (p *Pipeline) fullText(ctx context.Context, f Feed, entries []entry) {
 		}
 		byURL[e.art.CanonicalURL] = append(byURL[e.art.CanonicalURL], e)
 	}
-	var wg sync.WaitGroup
+	var (
+		wg sync.WaitGroup
+		mu sync.Mutex // guards c
+	)
 	for _, cu := range order {
 		es := byURL[cu]
 		select {
 		case p.pageSlots <- struct{}{}:
 		case <-ctx.Done():
 			wg.Wait()
-			return
+			return c
 		}
 		wg.Go(func() {
 			defer func() { <-p.pageSlots }()
 			page, err := p.readPage(ctx, es[0].art.URL, f.Rule)
 			for _, e := range es {
-				p.usePage(e, page, err)
+				reason := p.usePage(e, page, err)
+				mu.Lock()
+				if reason == "" {
+					c.PagesRead++
+				} else {
+					c.add(Counts{PagesFailed: map[string]int{reason: 1}})
+				}
+				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
+	return c
 }
 
 // wantsPage reports whether e's text should come from its page: there is a page reader, e has
@@ -151,8 +162,9 @@ func (p *Pipeline) readPage(ctx context.Context, rawURL string, rule *PageRule) 
 	}
 }
 
-// usePage puts a page's text in e, or counts why it could not.
-func (p *Pipeline) usePage(e *entry, page Page, err error) {
+// usePage puts a page's text in e, or counts why it could not, and returns that reason ("" when
+// the page's text was taken).
+func (p *Pipeline) usePage(e *entry, page Page, err error) string {
 	a := &e.art
 	if err == nil && words(page.Text) <= words(e.doc.Text) {
 		err = &PageError{Reason: pageShort, Err: errors.New("the page's text is no longer than the feed's")}
@@ -173,7 +185,7 @@ func (p *Pipeline) usePage(e *entry, page Page, err error) {
 		}
 		p.log.Debug("article page not used: keeping the feed's text", "feed", a.FeedID, "url", a.URL,
 			"reason", reason, "err", err)
-		return
+		return reason
 	}
 	p.m.Pages.WithLabelValues("ok").Inc()
 	a.ContentText = page.Text
@@ -196,6 +208,7 @@ func (p *Pipeline) usePage(e *entry, page Page, err error) {
 		e.doc.PublishedAt = a.PublishedAt
 	}
 	e.doc.Text = page.Text
+	return ""
 }
 
 // words counts the words of s: runs of letters or digits.

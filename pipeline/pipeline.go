@@ -262,6 +262,10 @@ type Counts struct {
 	Duplicates  int `json:"duplicates"`
 	Repeats     int `json:"repeats"`
 	Updates     int `json:"updates"`
+	// PagesRead counts the articles whose text came from their page; PagesFailed, by reason,
+	// those whose page was wanted but could not be used.
+	PagesRead   int            `json:"pages_read"`
+	PagesFailed map[string]int `json:"pages_failed,omitempty"`
 }
 
 func (c *Counts) add(o Counts) {
@@ -274,6 +278,13 @@ func (c *Counts) add(o Counts) {
 	c.Duplicates += o.Duplicates
 	c.Repeats += o.Repeats
 	c.Updates += o.Updates
+	c.PagesRead += o.PagesRead
+	for reason, n := range o.PagesFailed {
+		if c.PagesFailed == nil {
+			c.PagesFailed = map[string]int{}
+		}
+		c.PagesFailed[reason] += n
+	}
 }
 
 // pollResult is what one poll of one feed did.
@@ -381,7 +392,7 @@ func (p *Pipeline) poll(ctx context.Context, f Feed, held func()) pollResult {
 		res.counts.Items = len(entries) + repeats
 		p.m.Items.Add(float64(res.counts.Items))
 		p.m.Articles.WithLabelValues("repeat").Add(float64(repeats))
-		p.fullText(ctx, f, entries)
+		res.counts.add(p.fullText(ctx, f, entries))
 		p.maybePrune(ctx)
 		c, err := p.ingest(ctx, entries)
 		c.Repeats += repeats

@@ -14,6 +14,7 @@ import (
 
 	"github.com/feedd/feedd/bus"
 	"github.com/feedd/feedd/config"
+	"github.com/feedd/feedd/extract"
 	"github.com/feedd/feedd/fetcher"
 	"github.com/feedd/feedd/ops"
 	"github.com/feedd/feedd/pipeline"
@@ -179,6 +180,9 @@ func start(ctx context.Context, cfg config.Config, pt parts, log *slog.Logger) (
 	d.relayRef.Store(d.relay)
 	popts := pt.pipeline
 	popts.Logger, popts.Metrics = log, metrics
+	if pt.pages != nil {
+		popts.Pages = pageReader{extract.NewFetcher(*pt.pages)}
+	}
 	d.feedWatch = ops.NewFeedWatch(len(popts.Feeds), log)
 	d.pipe = pipeline.New(popts, watchedFetcher{fetcher.New(pt.fetcher), d.feedWatch}, d.store, d.relay)
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,7 +30,19 @@ var feeddBinary struct {
 }
 
 func TestMain(m *testing.M) {
+	// Tests never touch the internet. Corpus feeds link to the outlets' real pages, which full
+	// text would fetch: every request to a host that is not loopback goes to a local proxy
+	// that refuses it (Go never proxies loopback), here and in the feedd processes started.
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "tests stay off the internet", http.StatusForbidden)
+	}))
+	for _, k := range []string{"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"} {
+		os.Setenv(k, proxy.URL)
+	}
+	os.Unsetenv("NO_PROXY")
+	os.Unsetenv("no_proxy")
 	code := m.Run()
+	proxy.Close()
 	if feeddBinary.path != "" {
 		os.RemoveAll(filepath.Dir(feeddBinary.path))
 	}
@@ -50,7 +63,7 @@ func buildFeedd(t testing.TB) string {
 		}
 		feeddBinary.path = filepath.Join(dir, "feedd")
 		cmd := exec.Command("go", "build", "-o", feeddBinary.path, ".")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+		cmd.Env = append(withoutProxy(os.Environ()), "CGO_ENABLED=1")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			feeddBinary.err = fmt.Errorf("go build: %v\n%s", err, out)
 		}
@@ -105,6 +118,17 @@ func startFeedd(t *testing.T, bin string, args ...string) *process {
 		}
 	})
 	return p
+}
+
+// withoutProxy drops the test proxy from env, for the go command's own downloads.
+func withoutProxy(env []string) []string {
+	out := env[:0:0]
+	for _, kv := range env {
+		if k, _, _ := strings.Cut(kv, "="); !strings.EqualFold(k, "HTTP_PROXY") && !strings.EqualFold(k, "HTTPS_PROXY") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 func withoutFeeddEnv(env []string) []string {

@@ -176,7 +176,6 @@ func TestErrorCause(t *testing.T) {
 	}
 }
 
-
 // TestReadyzEveryFeedFailing: a daemon whose feeds all fail stays ready (NATS and the database are
 // fine) and says in /readyz, and once in its log, that every feed is failing.
 func TestReadyzEveryFeedFailing(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"github.com/feedd/feedd/article"
 	"github.com/feedd/feedd/bus"
 	"github.com/feedd/feedd/config"
+	"github.com/feedd/feedd/extract"
 	"github.com/feedd/feedd/fetcher"
 	"github.com/feedd/feedd/pipeline"
 )
@@ -25,9 +26,23 @@ type parts struct {
 	bus             bus.Options          // its Embedded, Logger and callbacks are set by start
 	stream          bus.StreamConfig
 	fetcher         fetcher.Options
-	pipeline        pipeline.Options // its Logger and Metrics are set by start
+	pages           *extract.FetchOptions // nil: no page is read (extract.full_text never)
+	pipeline        pipeline.Options      // its Logger and Metrics are set by start
 	httpListen      string
 	shutdownTimeout time.Duration
+}
+
+// pagesWanted reports whether any feed may have its article pages read.
+func pagesWanted(cfg config.Config) bool {
+	if cfg.Extract.FullText != config.FullTextNever {
+		return true
+	}
+	for _, f := range cfg.Feeds {
+		if f.FullText != "" && f.FullText != config.FullTextNever {
+			return true
+		}
+	}
+	return false
 }
 
 // partsOf turns a validated configuration into the options of each part. It fails only on what
@@ -62,7 +77,11 @@ func partsOf(cfg config.Config) (parts, error) {
 	}
 	feeds := make([]pipeline.Feed, len(cfg.Feeds))
 	for i, f := range cfg.Feeds {
-		feeds[i] = pipeline.Feed{ID: f.ID, URL: f.URL, Name: f.Name, Lang: f.Language, Interval: f.Interval, Charset: f.Charset}
+		feeds[i] = pipeline.Feed{ID: f.ID, URL: f.URL, Name: f.Name, Lang: f.Language, Interval: f.Interval, Charset: f.Charset,
+			FullText: pipeline.FullText(f.FullText)}
+		if f.Extract.Body != "" || len(f.Extract.Strip) > 0 {
+			feeds[i].Rule = &pipeline.PageRule{Body: f.Extract.Body, Strip: f.Extract.Strip}
+		}
 		if f.Timezone != "" {
 			zone, err := time.LoadLocation(f.Timezone)
 			if err != nil {
@@ -80,6 +99,19 @@ func partsOf(cfg config.Config) (parts, error) {
 		Policy:       pipeline.Policy{MinInterval: cfg.Poll.MinInterval, MaxInterval: cfg.Poll.MaxInterval},
 		DedupeWindow: cfg.Dedupe.Window,
 		MaxPending:   int64(cfg.Outbox.MaxPending),
+
+		FullText:        pipeline.FullText(cfg.Extract.FullText),
+		MinWords:        cfg.Extract.MinWords,
+		PageConcurrency: cfg.Extract.Concurrency,
+	}
+	if pagesWanted(cfg) {
+		p.pages = &extract.FetchOptions{
+			UserAgent:     userAgent(cfg),
+			Timeout:       cfg.Extract.Timeout,
+			MaxBody:       int64(cfg.Extract.MaxBody),
+			RespectRobots: cfg.Extract.RespectRobots,
+			DenyPrivate:   cfg.Poll.DenyPrivateNetworks,
+		}
 	}
 	return p, nil
 }

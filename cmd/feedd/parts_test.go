@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/feedd/feedd/config"
+	"github.com/feedd/feedd/pipeline"
 )
 
 // partsFor loads a configuration from a file holding yaml (none when empty) and the
@@ -79,6 +80,19 @@ func TestEveryKeyReachesItsPart(t *testing.T) {
 		}},
 		"dedupe.window":      {value: "48h", changed: func(d, g parts) bool { return g.pipeline.DedupeWindow != d.pipeline.DedupeWindow }},
 		"outbox.max_pending": {value: "500", changed: func(d, g parts) bool { return g.pipeline.MaxPending != d.pipeline.MaxPending }},
+		"extract.full_text": {value: "never", changed: func(d, g parts) bool {
+			return g.pipeline.FullText == pipeline.FullTextNever && d.pages != nil && g.pages == nil
+		}},
+		"extract.min_words":      {value: "40", changed: func(d, g parts) bool { return g.pipeline.MinWords != d.pipeline.MinWords }},
+		"extract.concurrency":    {value: "3", changed: func(d, g parts) bool { return g.pipeline.PageConcurrency != d.pipeline.PageConcurrency }},
+		"extract.timeout":        {value: "9s", changed: func(d, g parts) bool { return g.pages.Timeout != d.pages.Timeout }},
+		"extract.max_body":       {value: "1MiB", changed: func(d, g parts) bool { return g.pages.MaxBody != d.pages.MaxBody }},
+		"extract.respect_robots": {value: "false", changed: func(d, g parts) bool { return g.pages.RespectRobots != d.pages.RespectRobots }},
+		// cluster.enabled: true is refused by validation until the daemon wires cluster mode in
+		// (issue 14); until then the cluster keys configure nothing here, and this row says so.
+		"cluster.enabled":   {value: "false", changed: func(d, g parts) bool { return true }},
+		"cluster.name":      {value: "newsroom", changed: func(d, g parts) bool { return true }},
+		"cluster.lease_ttl": {value: "4s", changed: func(d, g parts) bool { return true }},
 	}
 	for _, s := range config.Settings() {
 		t.Run(s.Key, func(t *testing.T) {
@@ -106,6 +120,11 @@ func TestEveryKeyReachesItsPart(t *testing.T) {
 		"language": {value: "ar-EG", changed: func(d, g parts) bool { return g.pipeline.Feeds[0].Lang == "ar-EG" }},
 		"interval": {value: "7m", changed: func(d, g parts) bool { return g.pipeline.Feeds[0].Interval != d.pipeline.Feeds[0].Interval }},
 		"charset":  {value: "windows-1256", changed: func(d, g parts) bool { return g.pipeline.Feeds[0].Charset == "windows-1256" }},
+		"extract.body": {value: "div.article-body", changed: func(d, g parts) bool {
+			r := g.pipeline.Feeds[0].Rule
+			return r != nil && r.Body == "div.article-body" && len(r.Strip) == 1 && r.Strip[0] == "aside"
+		}},
+		"full_text": {value: "always", changed: func(d, g parts) bool { return g.pipeline.Feeds[0].FullText == pipeline.FullTextAlways }},
 		"timezone": {value: "Asia/Riyadh", changed: func(d, g parts) bool {
 			return g.pipeline.Feeds[0].Zone != nil && g.pipeline.Feeds[0].Zone.String() == "Asia/Riyadh"
 		}},
@@ -121,6 +140,8 @@ func TestEveryKeyReachesItsPart(t *testing.T) {
 			switch s.Key {
 			case "id", "url":
 				yaml = strings.Replace(feed, map[string]string{"id": "one", "url": "https://example.com/feed.xml"}[s.Key], c.value, 1)
+			case "extract.body": // a mapping, with the list of selectors to strip beside it
+				yaml = feed + "    extract:\n      body: " + c.value + "\n      strip: [aside]\n"
 			default:
 				yaml = feed + "    " + s.Key + ": " + c.value + "\n"
 			}
