@@ -190,7 +190,7 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL string) (*Page, error) {
 	defer cancel()
 
 	if f.opts.RespectRobots {
-		if err := f.robots.check(ctx, u, f.agent); err != nil {
+		if err := f.robots.check(ctx, u); err != nil {
 			if e, ok := errors.AsType[*Error](err); ok {
 				e.URL = rawURL
 				return nil, e

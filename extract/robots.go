@@ -17,7 +17,9 @@ import (
 //
 //   - It is fetched once per scheme, host and port, and cached: a readable file or a 4xx for
 //     RobotsTTL, an unreachable one for RobotsRetry.
-//   - 2xx: its rules apply. Only the first RobotsMaxSize bytes are read (Google reads 500 KiB).
+//   - 2xx: its rules apply. Only the first RobotsMaxSize bytes are read (Google reads 500 KiB),
+//     only the groups that apply to us are kept, and their rules past 64 KiB of patterns are
+//     ignored, so that a hostile file cannot fill the memory.
 //   - 4xx other than 429 (404 above all): no robots.txt, everything is allowed.
 //   - 429, 5xx, a timeout or a network failure: the whole host is disallowed for RobotsRetry,
 //     as Google does, unless an earlier copy was read: that copy goes on applying. Pages of
@@ -37,7 +39,7 @@ const (
 	RobotsTimeout = 10 * time.Second // the fetch of one robots.txt, at most
 	RobotsMaxSize = 512 << 10        // bytes of a robots.txt read; the rest is ignored
 
-	defaultRobotsCacheSize = 4096 // hosts whose robots.txt is kept
+	defaultRobotsCacheSize = 1024 // hosts whose robots.txt is kept: at most 128 KiB of patterns each
 )
 
 // robotsCache holds the robots.txt of each host, fetching each at most once at a time.
@@ -62,9 +64,9 @@ func newRobotsCache(fetch func(context.Context, string) (*robotsFile, error), si
 	return &robotsCache{fetch: fetch, size: size, now: time.Now, entries: make(map[string]*robotsEntry)}
 }
 
-// check returns nil when u may be fetched by agent, else an *Error with ReasonRobots (or the
+// check returns nil when u may be fetched, else an *Error with ReasonRobots (or the
 // context's error while waiting).
-func (c *robotsCache) check(ctx context.Context, u *url.URL, agent string) error {
+func (c *robotsCache) check(ctx context.Context, u *url.URL) error {
 	if u.EscapedPath() == "/robots.txt" {
 		return nil
 	}
@@ -86,7 +88,7 @@ func (c *robotsCache) check(ctx context.Context, u *url.URL, agent string) error
 	if u.RawQuery != "" {
 		path += "?" + u.RawQuery
 	}
-	if !e.rules.allowed(agent, path) {
+	if !e.rules.allowed(path) {
 		return &Error{Reason: ReasonRobots, Err: errors.New("disallowed by robots.txt")}
 	}
 	return nil
@@ -210,5 +212,5 @@ func (f *Fetcher) fetchRobots(ctx context.Context, robotsURL string) (*robotsFil
 			body = body[:i]
 		}
 	}
-	return parseRobots(body), nil
+	return parseRobots(body, f.agent), nil
 }

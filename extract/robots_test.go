@@ -39,7 +39,7 @@ User-agent: FEEDD
 Disallow: /tmp
 Disallow:
 `
-	rf := parseRobots([]byte(file))
+	parsed := map[string]*robotsFile{}
 	tests := []struct {
 		agent, path string
 		want        bool
@@ -67,23 +67,28 @@ Disallow:
 		{"anybot", "/news/1", true},
 	}
 	for _, tt := range tests {
-		if got := rf.allowed(tt.agent, tt.path); got != tt.want {
+		rf, ok := parsed[tt.agent]
+		if !ok {
+			rf = parseRobots([]byte(file), tt.agent)
+			parsed[tt.agent] = rf
+		}
+		if got := rf.allowed(tt.path); got != tt.want {
 			t.Errorf("%s %s: got allowed %v, want %v", tt.agent, tt.path, got, tt.want)
 		}
 	}
 }
 
 func TestRobotsTieAllowWins(t *testing.T) {
-	rf := parseRobots([]byte("User-agent: *\nDisallow: /page\nAllow: /page\n"))
-	if !rf.allowed("feedd", "/page") {
+	rf := parseRobots([]byte("User-agent: *\nDisallow: /page\nAllow: /page\n"), "feedd")
+	if !rf.allowed("/page") {
 		t.Error("equal Allow and Disallow: got disallowed, want Allow to win (RFC 9309)")
 	}
 	for _, body := range []string{"", "garbage\n\x00\xff", "Disallow: /\n", "User-agent: other\nDisallow: /\n"} {
-		if !parseRobots([]byte(body)).allowed("feedd", "/a") {
+		if !parseRobots([]byte(body), "feedd").allowed("/a") {
 			t.Errorf("%q: got disallowed, want allowed", body)
 		}
 	}
-	if parseRobots([]byte("User-agent: *\r\nDisallow: /\r\n")).allowed("feedd", "/a") {
+	if parseRobots([]byte("User-agent: *\r\nDisallow: /\r\n"), "feedd").allowed("/a") {
 		t.Error("CRLF file: got allowed, want disallowed")
 	}
 }
@@ -235,11 +240,11 @@ func TestRobotsCacheBounded(t *testing.T) {
 	var fetches atomic.Int64
 	c := newRobotsCache(func(context.Context, string) (*robotsFile, error) {
 		fetches.Add(1)
-		return parseRobots(nil), nil
+		return parseRobots(nil, "feedd"), nil
 	}, 8)
 	for i := range 100 {
 		u, _ := url.Parse(fmt.Sprintf("http://host%d.example/a", i))
-		if err := c.check(t.Context(), u, "feedd"); err != nil {
+		if err := c.check(t.Context(), u); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -272,13 +277,13 @@ func TestRobotsCallerCanceledWhileWaiting(t *testing.T) {
 	release := make(chan struct{})
 	c := newRobotsCache(func(ctx context.Context, _ string) (*robotsFile, error) {
 		<-release
-		return parseRobots(nil), nil
+		return parseRobots(nil, "feedd"), nil
 	}, 8)
 	defer close(release)
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
 	u, _ := url.Parse("http://example.com/a")
-	if err := c.check(ctx, u, "feedd"); !errors.Is(err, context.DeadlineExceeded) {
+	if err := c.check(ctx, u); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("got %v, want the caller's deadline", err)
 	}
 }
@@ -289,18 +294,40 @@ func FuzzRobots(f *testing.F) {
 	f.Add([]byte("\xEF\xBB\xBFuser-agent:*\r\ndisallow:/a*b*c$\r\n"), "/aXbYc")
 	f.Add([]byte("User-agent: *\nDisallow: /ar/أخبار\n"), "/ar/%D8%A3%D8%AE%D8%A8%D8%A7%D8%B1")
 	f.Fuzz(func(t *testing.T, body []byte, path string) {
-		rf := parseRobots(body)
-		got := rf.allowed("feedd", path)
+		rf := parseRobots(body, "feedd")
+		got := rf.allowed(path)
 		// A file whose only rules allow can never disallow.
 		if !strings.Contains(strings.ToLower(string(body)), "disallow") && !got {
 			t.Errorf("disallowed %q without any Disallow line", path)
 		}
-		for _, rules := range rf.groups {
-			for _, r := range rules {
-				if r.pattern == "" || !utf8.ValidString(r.pattern) {
-					t.Errorf("bad pattern %q", r.pattern)
-				}
+		kept := 0
+		for _, r := range append(rf.mine, rf.any...) {
+			kept += len(r.pattern)
+			if r.pattern == "" || !utf8.ValidString(r.pattern) {
+				t.Errorf("bad pattern %q", r.pattern)
 			}
 		}
+		if kept > 2*robotsMaxPatterns {
+			t.Errorf("kept %d bytes of patterns, want at most %d", kept, 2*robotsMaxPatterns)
+		}
 	})
+}
+
+func TestRobotsRulesBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("User-agent: *\nUser-agent: feedd\n")
+	for i := range 100_000 {
+		fmt.Fprintf(&b, "Disallow: /section-%d/*/page$\n", i)
+	}
+	rf := parseRobots([]byte(b.String()), "feedd")
+	kept := 0
+	for _, r := range append(rf.mine, rf.any...) {
+		kept += len(r.pattern)
+	}
+	if kept > 2*robotsMaxPatterns || len(rf.mine) == 0 {
+		t.Errorf("kept %d bytes of patterns in %d rules, want some and at most %d", kept, len(rf.mine), 2*robotsMaxPatterns)
+	}
+	if rf.allowed("/section-1/x/page") || !rf.allowed("/section-99999/x/page") {
+		t.Error("want the first rules kept and those past the bound ignored")
+	}
 }

@@ -6,10 +6,12 @@ import (
 	"unicode/utf8"
 )
 
-// robotsFile is a parsed robots.txt: its groups' rules by lower-case product token ("*"
-// included). Groups naming the same token are merged, as RFC 9309 says.
+// robotsFile is what a robots.txt says to one agent: the rules of its groups, else those of
+// the "*" groups. Groups naming the same token are merged, as RFC 9309 says; other agents'
+// groups are not kept.
 type robotsFile struct {
-	groups map[string][]robotsRule
+	mine, any       []robotsRule
+	hasMine, hasAny bool // a group names the agent, or "*" (possibly with no rules)
 }
 
 // robotsRule is one Allow or Disallow line.
@@ -18,21 +20,21 @@ type robotsRule struct {
 	pattern string // normalised (see normalisePattern); never empty
 }
 
-// Bounds against hostile files: lines longer than this are ignored, and so are the rules of
-// a group past the count.
+// Bounds against hostile files: lines longer than robotsMaxLine are ignored, and so are rules
+// once robotsMaxPatterns bytes of patterns are kept.
 const (
-	robotsMaxLine  = 4096
-	robotsMaxRules = 10000
+	robotsMaxLine     = 4096
+	robotsMaxPatterns = 64 << 10
 )
 
-// parseRobots parses a robots.txt. It never fails: lines it cannot read are skipped, as
-// crawlers do.
-func parseRobots(body []byte) *robotsFile {
-	f := &robotsFile{groups: make(map[string][]robotsRule)}
+// parseRobots parses a robots.txt for agent, a lower-case product token. It never fails: lines
+// it cannot read are skipped, as crawlers do.
+func parseRobots(body []byte, agent string) *robotsFile {
+	f := &robotsFile{}
 	body = bytes.TrimPrefix(body, []byte("\xEF\xBB\xBF"))
-	var agents []string // the current group's tokens
-	inRules := false    // a rule was read since the last user-agent line
-	rules := 0
+	var forMine, forAny bool // the current group names the agent, "*"
+	inRules := false         // a rule was read since the last user-agent line
+	kept := 0                // bytes of patterns kept
 	for len(body) > 0 {
 		var line []byte
 		if i := bytes.IndexAny(body, "\r\n"); i >= 0 {
@@ -55,28 +57,30 @@ func parseRobots(body []byte) *robotsFile {
 		switch k {
 		case "user-agent", "useragent", "user agent":
 			if inRules {
-				agents, inRules = nil, false
+				forMine, forAny, inRules = false, false, false
 			}
-			tok := strings.ToLower(v)
-			if tok != "*" {
-				tok = productToken(v)
-			}
-			agents = append(agents, tok)
-			if _, seen := f.groups[tok]; !seen {
-				f.groups[tok] = nil
+			switch {
+			case v == "*":
+				forAny, f.hasAny = true, true
+			case productToken(v) == agent:
+				forMine, f.hasMine = true, true
 			}
 		case "allow", "disallow":
 			inRules = true
-			if len(agents) == 0 || v == "" { // a rule outside a group; an empty Disallow allows all
+			// A rule of another agent's group, outside any group, or an empty Disallow (which
+			// allows all) adds nothing.
+			if (!forMine && !forAny) || v == "" {
 				continue
 			}
-			if rules >= robotsMaxRules {
-				continue
-			}
-			rules++
 			r := robotsRule{allow: k == "allow", pattern: normalisePattern(v)}
-			for _, a := range agents {
-				f.groups[a] = append(f.groups[a], r)
+			if kept += len(r.pattern); kept > robotsMaxPatterns {
+				continue
+			}
+			if forMine {
+				f.mine = append(f.mine, r)
+			}
+			if forAny {
+				f.any = append(f.any, r)
 			}
 		default:
 			// Sitemap, Crawl-delay, Host and unknown lines do not end a group.
@@ -85,17 +89,18 @@ func parseRobots(body []byte) *robotsFile {
 	return f
 }
 
-// allowed reports whether agent (a lower-case product token) may fetch path (the URL's
-// escaped path and query).
-func (f *robotsFile) allowed(agent, path string) bool {
+// allowed reports whether the agent the file was parsed for may fetch path (the URL's escaped
+// path and query).
+func (f *robotsFile) allowed(path string) bool {
 	if f == nil {
 		return true
 	}
-	rules, ok := f.groups[agent]
-	if !ok {
-		if rules, ok = f.groups["*"]; !ok {
+	rules := f.mine
+	if !f.hasMine {
+		if !f.hasAny {
 			return true
 		}
+		rules = f.any
 	}
 	path = normalisePath(path)
 	best, allow := -1, true

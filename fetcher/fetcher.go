@@ -1,7 +1,8 @@
-// Package fetcher fetches one feed and parses it: conditional GET, redirects, size and time
-// limits, gzip, charset resolution, repair of common XML faults, gofeed parsing, dates gofeed
-// cannot read (Arabic ones above all, with package feeddate) and the server's caching hints. It
-// knows nothing of duplicates, storage or NATS.
+// Package fetcher fetches one feed and parses it: conditional GET (through the proxy of
+// HTTP_PROXY, HTTPS_PROXY and NO_PROXY), redirects, size and time limits, gzip, charset
+// resolution, repair of common XML faults, gofeed parsing, dates gofeed cannot read (Arabic ones
+// above all, with package feeddate) and the server's caching hints. It knows nothing of
+// duplicates, storage or NATS.
 //
 // A Fetcher is safe for concurrent use. Every failure is an *Error whose Class tells the caller
 // whether to retry, back off or give up; ClassOf extracts it.
