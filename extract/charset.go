@@ -62,3 +62,11 @@ func indexFold(b []byte, s string) int {
 	}
 	return -1
 }
+
+// DecodePage decodes a page read from elsewhere (a file) to UTF-8, as Fetch decodes the pages it
+// fetches: byte-order mark, contentType's charset ("" for none), <meta>, then detection. It
+// returns the text and the charset it was decoded from.
+func DecodePage(body []byte, contentType string) (text []byte, charset string) {
+	r := decodeHTML(body, contentType)
+	return r.Text, r.Charset
+}

@@ -75,6 +75,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdFeeds(ctx, rest, stdout, stderr)
 	case "health":
 		err = cmdHealth(ctx, rest, stdout, stderr)
+	case "extract":
+		err = cmdExtract(ctx, rest, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintf(stdout, "feedd %s\n", version)
 	case "help", "-h", "--help":
