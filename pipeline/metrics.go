@@ -10,7 +10,7 @@ type Metrics struct {
 	FetchErrors   *prometheus.CounterVec // by class
 	FetchDuration prometheus.Histogram   // seconds per fetch, successful or not
 	Items         prometheus.Counter     // items read from feeds
-	Articles      *prometheus.CounterVec // by verdict: new, duplicate, repeat
+	Articles      *prometheus.CounterVec // by verdict: new, duplicate, repeat, updated
 	Published     prometheus.Counter     // outbox messages acknowledged by JetStream
 	PublishErrors prometheus.Counter     // publish attempts that were not acknowledged
 	OutboxDepth   prometheus.Gauge       // unsent outbox rows
@@ -42,7 +42,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "feedd_items_total", Help: "Items read from feeds.",
 		}),
 		Articles: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "feedd_articles_total", Help: "Items by duplicate decision (new, duplicate, repeat).",
+			Name: "feedd_articles_total", Help: "Items by duplicate decision (new, duplicate, repeat, updated).",
 		}, []string{"verdict"}),
 		Published: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "feedd_published_total", Help: "Articles acknowledged by JetStream.",
@@ -84,7 +84,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "feedd_polling_paused", Help: "1 while polling is paused because the outbox reached outbox.max_pending.",
 		}),
 	}
-	for _, v := range []string{"new", "duplicate", "repeat"} {
+	for _, v := range []string{"new", "duplicate", "repeat", "updated"} {
 		m.Articles.WithLabelValues(v)
 	}
 	for _, v := range []string{"ok", "not_modified", "error"} {
