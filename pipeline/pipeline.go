@@ -420,6 +420,13 @@ func (p *Pipeline) poll(ctx context.Context, f Feed, held func()) pollResult {
 		}
 		st.ETag, st.LastModified = r.ETag, r.LastModified
 		st.Items += int64(c.New + c.Duplicates)
+		st.PagesRead += int64(res.counts.PagesRead)
+		for reason, n := range res.counts.PagesFailed {
+			if st.PagesFailed == nil {
+				st.PagesFailed = map[string]int64{}
+			}
+			st.PagesFailed[reason] += int64(n)
+		}
 		p.m.Polls.WithLabelValues("ok").Inc()
 		p.relay.Notify()
 	}

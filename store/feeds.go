@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -28,10 +29,15 @@ type Feed struct {
 	ConsecutiveFailures int
 	Items               int64         // articles recorded in total
 	PublishingGap       time.Duration // how often the feed publishes, as last measured; 0 unknown
+	// PagesRead counts the articles whose text came from their page; PagesFailed, by reason,
+	// those whose page was wanted but not used. Both since the feed was first polled.
+	PagesRead   int64
+	PagesFailed map[string]int64
 }
 
 const feedColumns = `id, url, etag, last_modified, last_poll_at, last_success_at, next_poll_at,
-	last_status, last_error, error_class, consecutive_failures, items, fetch_url, publishing_gap_ms`
+	last_status, last_error, error_class, consecutive_failures, items, fetch_url, publishing_gap_ms,
+	pages_read, pages_failed`
 
 // Feed returns the state of the feed with the given id, and whether it is recorded.
 func (s *Store) Feed(ctx context.Context, id string) (Feed, bool, error) {
@@ -59,13 +65,21 @@ func (s *Store) PutFeed(ctx context.Context, f Feed) error {
 	case f.URL == "":
 		return fmt.Errorf("store: put feed %q: url is empty", f.ID)
 	}
+	pagesFailed := "{}"
+	if len(f.PagesFailed) > 0 {
+		b, err := json.Marshal(f.PagesFailed)
+		if err != nil {
+			return fmt.Errorf("store: put feed %q: pages failed: %w", f.ID, err)
+		}
+		pagesFailed = string(b)
+	}
 	qctx, err := quiet(ctx)
 	if err != nil {
 		return fmt.Errorf("store: put feed %q: %w", f.ID, err)
 	}
 	err = s.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(qctx, `
-INSERT INTO feeds (`+feedColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO feeds (`+feedColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET
 	url = excluded.url,
 	etag = excluded.etag,
@@ -79,11 +93,13 @@ ON CONFLICT (id) DO UPDATE SET
 	consecutive_failures = excluded.consecutive_failures,
 	items = excluded.items,
 	fetch_url = excluded.fetch_url,
-	publishing_gap_ms = excluded.publishing_gap_ms`,
+	publishing_gap_ms = excluded.publishing_gap_ms,
+	pages_read = excluded.pages_read,
+	pages_failed = excluded.pages_failed`,
 			f.ID, f.URL, f.ETag, f.LastModified,
 			millis(f.LastPollAt), millis(f.LastSuccessAt), millis(f.NextPollAt),
 			f.LastStatus, f.LastError, f.ErrorClass, f.ConsecutiveFailures, f.Items,
-			f.FetchURL, f.PublishingGap.Milliseconds())
+			f.FetchURL, f.PublishingGap.Milliseconds(), f.PagesRead, pagesFailed)
 		return err
 	})
 	if err != nil {
@@ -119,12 +135,18 @@ func scanFeed(row interface{ Scan(...any) error }) (Feed, error) {
 		f                       Feed
 		lastPoll, lastOK, nextP sql.NullInt64
 		gapMillis               int64
+		pagesFailed             string
 	)
 	err := row.Scan(&f.ID, &f.URL, &f.ETag, &f.LastModified, &lastPoll, &lastOK, &nextP,
 		&f.LastStatus, &f.LastError, &f.ErrorClass, &f.ConsecutiveFailures, &f.Items,
-		&f.FetchURL, &gapMillis)
+		&f.FetchURL, &gapMillis, &f.PagesRead, &pagesFailed)
 	if err != nil {
 		return Feed{}, err
+	}
+	if pagesFailed != "{}" && pagesFailed != "" {
+		if err := json.Unmarshal([]byte(pagesFailed), &f.PagesFailed); err != nil {
+			return Feed{}, fmt.Errorf("pages failed %q: %w", pagesFailed, err)
+		}
 	}
 	f.PublishingGap = time.Duration(gapMillis) * time.Millisecond
 	f.LastPollAt, f.LastSuccessAt, f.NextPollAt = fromMillis(lastPoll), fromMillis(lastOK), fromMillis(nextP)

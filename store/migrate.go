@@ -116,6 +116,12 @@ ALTER TABLE outbox DROP COLUMN data;
 	`
 ALTER TABLE articles ADD COLUMN item_hash TEXT NOT NULL DEFAULT '';
 `,
+	// 7: what full text did for each feed: pages read, and pages not used by reason (a JSON
+	// object of counts).
+	`
+ALTER TABLE feeds ADD COLUMN pages_read INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE feeds ADD COLUMN pages_failed TEXT NOT NULL DEFAULT '{}';
+`,
 }
 
 // migrate applies the migrations the database lacks, each in its own transaction together with

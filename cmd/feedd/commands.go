@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -133,12 +135,12 @@ func cmdFeeds(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return printFeedsJSON(stdout, cfg.Feeds, states)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "FEED\tLAST POLL\tSTATUS\tNEXT POLL\tFAILURES\tITEMS\tERROR")
+	fmt.Fprintln(tw, "FEED\tLAST POLL\tSTATUS\tNEXT POLL\tFAILURES\tITEMS\tPAGES\tERROR")
 	now := time.Now()
 	for _, f := range cfg.Feeds {
 		s, ok := states[f.ID]
 		if !ok || s.LastPollAt.IsZero() {
-			fmt.Fprintf(tw, "%s\tnever\t-\t-\t0\t0\t\n", f.ID)
+			fmt.Fprintf(tw, "%s\tnever\t-\t-\t0\t0\t-\t\n", f.ID)
 			continue
 		}
 		status := "ok"
@@ -148,27 +150,29 @@ func cmdFeeds(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if s.LastStatus != 0 {
 			status += fmt.Sprintf(" (%d)", s.LastStatus)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", f.ID, ago(now, s.LastPollAt), status,
-			until(now, s.NextPollAt), s.ConsecutiveFailures, s.Items, oneLine(errorCause(s.LastError), 60))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", f.ID, ago(now, s.LastPollAt), status,
+			until(now, s.NextPollAt), s.ConsecutiveFailures, s.Items, pagesColumn(s), oneLine(errorCause(s.LastError), 60))
 	}
 	return tw.Flush()
 }
 
 // feedJSON is one feed in `feedd feeds --json`. Times are RFC 3339 in UTC, null when there is none.
 type feedJSON struct {
-	ID                  string     `json:"id"`
-	Name                string     `json:"name"`
-	URL                 string     `json:"url"`
-	FetchURL            string     `json:"fetch_url"` // where it is polled: url, or where it moved
-	LastPollAt          *time.Time `json:"last_poll_at"`
-	LastSuccessAt       *time.Time `json:"last_success_at"`
-	NextPollAt          *time.Time `json:"next_poll_at"`
-	Status              string     `json:"status"` // never, ok, or the error class of the last poll
-	HTTPStatus          int        `json:"http_status"`
-	ConsecutiveFailures int        `json:"consecutive_failures"`
-	Items               int64      `json:"items"`
-	Cause               string     `json:"cause"`      // the last error, its cause first
-	LastError           string     `json:"last_error"` // the last error in full
+	ID                  string           `json:"id"`
+	Name                string           `json:"name"`
+	URL                 string           `json:"url"`
+	FetchURL            string           `json:"fetch_url"` // where it is polled: url, or where it moved
+	LastPollAt          *time.Time       `json:"last_poll_at"`
+	LastSuccessAt       *time.Time       `json:"last_success_at"`
+	NextPollAt          *time.Time       `json:"next_poll_at"`
+	Status              string           `json:"status"` // never, ok, or the error class of the last poll
+	HTTPStatus          int              `json:"http_status"`
+	ConsecutiveFailures int              `json:"consecutive_failures"`
+	Items               int64            `json:"items"`
+	PagesRead           int64            `json:"pages_read"`   // articles whose text came from their page
+	PagesFailed         map[string]int64 `json:"pages_failed"` // pages wanted but not used, by reason
+	Cause               string           `json:"cause"`        // the last error, its cause first
+	LastError           string           `json:"last_error"`   // the last error in full
 }
 
 func printFeedsJSON(w io.Writer, feeds []config.Feed, states map[string]store.Feed) error {
@@ -194,6 +198,7 @@ func printFeedsJSON(w io.Writer, feeds []config.Feed, states map[string]store.Fe
 			j.LastPollAt, j.LastSuccessAt, j.NextPollAt = ts(s.LastPollAt), ts(s.LastSuccessAt), ts(s.NextPollAt)
 			j.HTTPStatus, j.ConsecutiveFailures, j.Items = s.LastStatus, s.ConsecutiveFailures, s.Items
 			j.Cause, j.LastError = errorCause(s.LastError), s.LastError
+			j.PagesRead, j.PagesFailed = s.PagesRead, s.PagesFailed
 		}
 		out = append(out, j)
 	}
@@ -201,6 +206,24 @@ func printFeedsJSON(w io.Writer, feeds []config.Feed, states map[string]store.Fe
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(out)
+}
+
+// pagesColumn sums up what full text did for a feed: "12" pages read, or "12, 3 failed (robots
+// 2, timeout 1)", or "-" when no page was wanted.
+func pagesColumn(s store.Feed) string {
+	failed := 0
+	var reasons []string
+	for _, r := range slices.Sorted(maps.Keys(s.PagesFailed)) {
+		failed += int(s.PagesFailed[r])
+		reasons = append(reasons, fmt.Sprintf("%s %d", r, s.PagesFailed[r]))
+	}
+	switch {
+	case failed > 0:
+		return fmt.Sprintf("%d, %d failed (%s)", s.PagesRead, failed, strings.Join(reasons, ", "))
+	case s.PagesRead > 0:
+		return fmt.Sprint(s.PagesRead)
+	}
+	return "-"
 }
 
 // requestPrefix matches the `Get "URL": ` that net/http puts before a transport error.

@@ -165,6 +165,33 @@ func TestFullTextOnce(t *testing.T) {
 			f1, bad, leaks)
 	}
 
+	// Each hostile page is counted under its reason.
+	want := map[string]string{"404": "status_4xx", "500": "status_5xx", "429": "rate_limited", "slow": "timeout",
+		"endless": "too_large", "bomb": "too_large", "huge": "too_large", "pdf": "not_html", "robots": "robots",
+		"loop": "redirects"}
+	// `feedd feeds` shows the hostile feed's pages by reason.
+	var feedsOut, feedsErr bytes.Buffer
+	if code := run(t.Context(), []string{"feeds", "--json", "--config", cfgPath}, &feedsOut, &feedsErr); code != 0 {
+		t.Fatalf("feedd feeds: exit %d: %s", code, feedsErr.String())
+	}
+	var states []struct {
+		ID          string           `json:"id"`
+		PagesRead   int64            `json:"pages_read"`
+		PagesFailed map[string]int64 `json:"pages_failed"`
+	}
+	if err := json.Unmarshal(feedsOut.Bytes(), &states); err != nil {
+		t.Fatal(err)
+	}
+	last := states[len(states)-1]
+	for reason, n := range countReasons(want) {
+		if last.PagesFailed[reason] != int64(n) {
+			t.Errorf("feedd feeds: %s pages_failed %v, want %s: %d", last.ID, last.PagesFailed, reason, n)
+		}
+	}
+	if states[0].PagesRead == 0 {
+		t.Errorf("feedd feeds: %s read no page", states[0].ID)
+	}
+
 	// The duplicate decision on the pages' text does at least as well as on the full-text
 	// feeds of the same day, on the labelled pairs, and the other stories that pages list
 	// cause no merge.
@@ -187,10 +214,6 @@ func TestFullTextOnce(t *testing.T) {
 			pageScore.merged, pageScore.same, pageScore.falseMerges, fullScore.merged, fullScore.falseMerges)
 	}
 
-	// Each hostile page is counted under its reason.
-	want := map[string]string{"404": "status_4xx", "500": "status_5xx", "429": "rate_limited", "slow": "timeout",
-		"endless": "too_large", "bomb": "too_large", "huge": "too_large", "pdf": "not_html", "robots": "robots",
-		"loop": "redirects"}
 	for reason, n := range countReasons(want) {
 		if s.PagesFailed[reason] < n {
 			t.Errorf("pages_failed[%s] = %d, want at least %d (summary %v)", reason, s.PagesFailed[reason], n, s.PagesFailed)
