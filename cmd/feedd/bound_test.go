@@ -116,6 +116,7 @@ func TestOutboxBoundThroughOutage(t *testing.T) {
 		t.Errorf("outbox holds %d articles while paused, want at least the bound %d and fewer than %d (a poll in flight per worker)",
 			paused, bound, bound+concurrency*perFeed)
 	}
+	t.Logf("outbox paused at %d of %d articles (bound %d)", paused, len(want), bound)
 	if !strings.Contains(log.String(), "outbox full: polling paused") {
 		t.Error("the log does not say polling paused")
 	}
