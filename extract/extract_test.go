@@ -82,6 +82,11 @@ func TestExtractRule(t *testing.T) {
 	if err != nil || !strings.Contains(res.Text, "ترويجي") {
 		t.Errorf("rule that selects nothing: got %v, %.40q; want the general extractor's text", err, res.Text)
 	}
+	// A rule with only strip selectors strips, then leaves the page to the general extractor.
+	res, err = Extract(page(body), u, &Rule{Strip: []string{".teaser"}})
+	if err != nil || strings.Contains(res.Text, "ترويجي") || !strings.Contains(res.Text, para) {
+		t.Errorf("strip-only rule: got %v, %.60q; want the article without the teaser", err, res.Text)
+	}
 	// A bad selector is an error naming it.
 	_, err = Extract(page(body), u, &Rule{Body: "div[", Strip: nil})
 	if err == nil || !strings.Contains(err.Error(), `"div["`) {

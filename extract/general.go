@@ -13,7 +13,7 @@ import (
 func extractDoc(doc *html.Node, pageURL *url.URL, rule *Rule, builtin bool) (*Result, error) {
 	m := readMeta(doc, pageURL)
 	var body []*html.Node
-	if rule != nil && rule.Body != "" {
+	if rule != nil {
 		var err error
 		body, err = applyRule(doc, rule)
 		if err != nil {
