@@ -192,3 +192,19 @@ func TestBuiltinRule(t *testing.T) {
 		t.Errorf("page the rule does not fit: got %v, %.60q; want the general extractor's text", err, res.Text)
 	}
 }
+
+func TestTrimBylinePrefix(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"بقلم: سارة العتيبي", "سارة العتيبي"},
+		{"كتب - محمد علي", "محمد علي"},
+		{"By Sarah Needleman", "Sarah Needleman"},
+		{"Bystander Press", "Bystander Press"},
+		{"كتبية الأخبار", "كتبية الأخبار"},
+		{"سارة العتيبي", "سارة العتيبي"},
+	}
+	for _, tt := range tests {
+		if got := trimBylinePrefix(tt.in); got != tt.want {
+			t.Errorf("trimBylinePrefix(%q): got %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
