@@ -90,6 +90,25 @@ func TestArabicPages(t *testing.T) {
 	}
 	pr, rc, f1 := testpages.Summary(all)
 	t.Logf("arabic: %d pages (%d errors): precision %.4f recall %.4f F1 %.4f", len(all), failed, pr, rc, f1)
+	if *baseline {
+		plainReadability = true
+		var bs []testpages.Match
+		leaks := 0
+		for _, p := range pages {
+			u, _ := url.Parse(p.URL)
+			var out string
+			if res, err := ExtractWith(p.HTML(), u, nil, Options{NoBuiltinRules: true}); err == nil {
+				out = res.Text
+			}
+			bs = append(bs, testpages.Compare(p.Text, out))
+			if len(testpages.Leaks(p, out)) > 0 {
+				leaks++
+			}
+		}
+		plainReadability = false
+		bp, br, bf := testpages.Summary(bs)
+		t.Logf("arabic, go-readability alone: precision %.4f recall %.4f F1 %.4f, %d pages with leaks", bp, br, bf, leaks)
+	}
 	if f1 < arabicF1 {
 		t.Errorf("F1 %.4f, want at least %.3f", f1, arabicF1)
 	}

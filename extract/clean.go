@@ -31,6 +31,7 @@ var boilerTokens = []string{
 	"taglist", "tag-list", "post-tags", "article-tags", "widget", "sidebar", "outbrain",
 	"taboola", "recommend", "promo", "app-store", "appstore", "download-app", "google-play",
 	"advert", "banner", "footer", "masthead", "navbar", "nav-menu", "main-menu", "menu",
+	"caption", "credit",
 }
 
 // boilerExact are class or id tokens that mark boilerplate only when they are the whole token.
@@ -305,7 +306,7 @@ func (c *cleaner) byClass(n *html.Node) {
 		switch ch.DataAtom {
 		case atom.Script, atom.Style, atom.Noscript, atom.Template, atom.Svg:
 			continue
-		case atom.Marquee:
+		case atom.Marquee, atom.Figcaption:
 			c.removed = append(c.removed, ch)
 			continue
 		case atom.Nav, atom.Aside, atom.Footer, atom.Form:

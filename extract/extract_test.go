@@ -82,6 +82,11 @@ func TestExtractRule(t *testing.T) {
 	if err != nil || !strings.Contains(res.Text, "ترويجي") {
 		t.Errorf("rule that selects nothing: got %v, %.40q; want the general extractor's text", err, res.Text)
 	}
+	// A rule with only strip selectors strips, then leaves the page to the general extractor.
+	res, err = Extract(page(body), u, &Rule{Strip: []string{".teaser"}})
+	if err != nil || strings.Contains(res.Text, "ترويجي") || !strings.Contains(res.Text, para) {
+		t.Errorf("strip-only rule: got %v, %.60q; want the article without the teaser", err, res.Text)
+	}
 	// A bad selector is an error naming it.
 	_, err = Extract(page(body), u, &Rule{Body: "div[", Strip: nil})
 	if err == nil || !strings.Contains(err.Error(), `"div["`) {
@@ -185,5 +190,21 @@ func TestBuiltinRule(t *testing.T) {
 	res, err = Extract(page(`<article class="new-design">`+stale+`</article>`), u, nil)
 	if err != nil || !strings.Contains(res.Text, para) {
 		t.Errorf("page the rule does not fit: got %v, %.60q; want the general extractor's text", err, res.Text)
+	}
+}
+
+func TestTrimBylinePrefix(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"بقلم: سارة العتيبي", "سارة العتيبي"},
+		{"كتب - محمد علي", "محمد علي"},
+		{"By Sarah Needleman", "Sarah Needleman"},
+		{"Bystander Press", "Bystander Press"},
+		{"كتبية الأخبار", "كتبية الأخبار"},
+		{"سارة العتيبي", "سارة العتيبي"},
+	}
+	for _, tt := range tests {
+		if got := trimBylinePrefix(tt.in); got != tt.want {
+			t.Errorf("trimBylinePrefix(%q): got %q, want %q", tt.in, got, tt.want)
+		}
 	}
 }

@@ -13,7 +13,7 @@ import (
 func extractDoc(doc *html.Node, pageURL *url.URL, rule *Rule, builtin bool) (*Result, error) {
 	m := readMeta(doc, pageURL)
 	var body []*html.Node
-	if rule != nil && rule.Body != "" {
+	if rule != nil {
 		var err error
 		body, err = applyRule(doc, rule)
 		if err != nil {
@@ -50,6 +50,10 @@ func extractDoc(doc *html.Node, pageURL *url.URL, rule *Rule, builtin bool) (*Re
 	}, nil
 }
 
+// plainReadability turns feedd's passes off, leaving go-readability alone (evaluations set it
+// to measure what the passes add).
+var plainReadability bool
+
 // minRuleText is the fewest non-space characters a built-in rule must select to be used.
 const minRuleText = 80
 
@@ -58,8 +62,11 @@ const minText = 25
 
 // general runs the general extractor on doc and returns the article's container.
 func general(doc *html.Node, pageURL *url.URL, title string) (*html.Node, error) {
-	removeBoilerplate(doc)
+	if !plainReadability {
+		removeBoilerplate(doc)
+	}
 	p := readability.NewParser()
+	p.DisableJSONLD = true // readMeta reads JSON-LD; the parser would parse it again
 	if pageURL == nil {
 		pageURL = &url.URL{}
 	}
@@ -70,7 +77,9 @@ func general(doc *html.Node, pageURL *url.URL, title string) (*html.Node, error)
 	if art.Node == nil {
 		return nil, ErrNoArticle
 	}
-	removeTitle(art.Node, title, art.Title())
+	if !plainReadability {
+		removeTitle(art.Node, title, art.Title())
+	}
 	return art.Node, nil
 }
 

@@ -40,6 +40,7 @@ func readMeta(doc *html.Node, base *url.URL) meta {
 	m.title = collapse(m.title)
 	m.byline = collapse(firstNonEmpty(pm.ldAuthor, notURL(pm.props["author"]), notURL(pm.props["article:author"]),
 		notURL(pm.props["dc.creator"]), pm.byline))
+	m.byline = trimBylinePrefix(m.byline)
 	if charCount(m.byline) > 100 {
 		m.byline = ""
 	}
@@ -212,6 +213,24 @@ func ldURL(v any) string {
 		}
 	}
 	return ""
+}
+
+// bylinePrefixes introduce an author's name in a byline.
+var bylinePrefixes = []string{"بقلم", "كتب", "كتبت", "إعداد", "by", "By", "BY"}
+
+// trimBylinePrefix removes "بقلم:", "By" and the like from the start of a byline: a prefix
+// that is a word of its own, followed by a name.
+func trimBylinePrefix(s string) string {
+	for _, p := range bylinePrefixes {
+		rest, ok := strings.CutPrefix(s, p)
+		if !ok || rest == "" || !strings.ContainsRune(" :-–", []rune(rest)[0]) {
+			continue
+		}
+		if rest = strings.TrimLeft(rest, " :-–"); rest != "" {
+			return rest
+		}
+	}
+	return s
 }
 
 func notURL(s string) string {

@@ -31,10 +31,15 @@ func RuleFor(host string) (*Rule, bool) {
 }
 
 // applyRule strips rule.Strip from doc and returns the nodes rule.Body selects, outermost only.
+//
+// A rule with no body only strips; the general extractor then finds the article.
 func applyRule(doc *html.Node, rule *Rule) ([]*html.Node, error) {
-	body, err := cascadia.Compile(rule.Body)
-	if err != nil {
-		return nil, fmt.Errorf("rule body %q: %w", rule.Body, err)
+	var body cascadia.Selector
+	if rule.Body != "" {
+		var err error
+		if body, err = cascadia.Compile(rule.Body); err != nil {
+			return nil, fmt.Errorf("rule body %q: %w", rule.Body, err)
+		}
 	}
 	for _, s := range rule.Strip {
 		sel, err := cascadia.Compile(s)
@@ -46,6 +51,9 @@ func applyRule(doc *html.Node, rule *Rule) ([]*html.Node, error) {
 				n.Parent.RemoveChild(n)
 			}
 		}
+	}
+	if body == nil {
+		return nil, nil
 	}
 	var out []*html.Node
 	for _, n := range cascadia.QueryAll(doc, body) {
