@@ -93,6 +93,14 @@ func natsTarget(cfg config.Config) string {
 }
 
 func cmdFeeds(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "import":
+			return cmdFeedsImport(args[1:], stdout, stderr)
+		case "export":
+			return cmdFeedsExport(args[1:], stdout, stderr)
+		}
+	}
 	fs := newFlags("feeds", stderr)
 	path := configFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
