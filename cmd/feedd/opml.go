@@ -9,13 +9,16 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/feedd/feedd/config"
 	"github.com/feedd/feedd/opml"
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/text/unicode/norm"
 )
 
 // cmdFeedsImport reads an OPML subscription list and prints its feeds as the feeds: list of a
@@ -136,15 +139,18 @@ func importFeeds(feeds []opml.Feed, badLang func(f opml.Feed, lang string)) []im
 }
 
 // feedID derives a feed id ([a-z0-9_-]+) from a feed's title when the title is mostly Latin
-// ("BBC News عربي" gives bbc-news), else from its host without the usual prefixes and the
-// public suffix ("https://www.aljazeera.net/rss" gives aljazeera, "feeds.bbci.co.uk" bbci).
+// ("BBC News عربي" gives bbc-news, "À la une" a-la-une), else from its host without the usual
+// prefixes and the public suffix ("https://www.aljazeera.net/rss" gives aljazeera,
+// "feeds.bbci.co.uk" bbci).
 func feedID(title, rawURL string) string {
 	latin, other := 0, 0
 	for _, r := range title {
 		switch {
 		case r < 0x80 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'):
 			latin++
-		case r >= 0x80 && isLetter(r):
+		case unicode.In(r, unicode.Latin) && unicode.IsLetter(r):
+			latin++
+		case unicode.IsLetter(r):
 			other++
 		}
 	}
@@ -155,12 +161,12 @@ func feedID(title, rawURL string) string {
 	}
 	if u, err := url.Parse(rawURL); err == nil {
 		labels := strings.Split(strings.ToLower(u.Hostname()), ".")
-		for len(labels) > 1 && strings.Contains(" www www1 www2 m feeds feed rss ", " "+labels[0]+" ") {
+		for len(labels) > 1 && slices.Contains([]string{"www", "www1", "www2", "m", "feeds", "feed", "rss"}, labels[0]) {
 			labels = labels[1:]
 		}
 		if n := len(labels); n > 1 && !isDigits(labels[n-1]) {
 			labels = labels[:n-1] // the top-level domain
-			if n := len(labels); n > 1 && len(labels[n-1]) <= 3 && strings.Contains(" co com net org gov edu ac ", " "+labels[n-1]+" ") {
+			if n := len(labels); n > 1 && slices.Contains([]string{"co", "com", "net", "org", "gov", "edu", "ac"}, labels[n-1]) {
 				labels = labels[:n-1] // co.uk, com.eg, ...
 			}
 		}
@@ -171,18 +177,20 @@ func feedID(title, rawURL string) string {
 	return "feed"
 }
 
-// slug lower-cases s, keeps its ASCII letters and digits, and joins their runs with "-", at most
-// 40 characters.
+// slug lower-cases s, takes the accents off Latin letters, keeps ASCII letters and digits, and
+// joins their runs with "-", at most 40 characters.
 func slug(s string) string {
-	id := strings.Trim(nonID.ReplaceAllString(strings.ToLower(s), "-"), "-")
+	var b strings.Builder
+	for _, r := range norm.NFD.String(strings.ToLower(s)) {
+		if !unicode.Is(unicode.Mn, r) {
+			b.WriteRune(r)
+		}
+	}
+	id := strings.Trim(nonID.ReplaceAllString(b.String(), "-"), "-")
 	if len(id) > 40 {
 		id = strings.TrimRight(id[:40], "-")
 	}
 	return id
-}
-
-func isLetter(r rune) bool {
-	return strings.ContainsRune("ءآأؤإئابةتثجحخدذرسشصضطظعغفقكلمنهوىيپچژگکی", r) || r >= 0xC0 && r < 0x250
 }
 
 func isDigits(s string) bool {

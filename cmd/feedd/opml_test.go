@@ -81,7 +81,8 @@ func TestFeedID(t *testing.T) {
 		{"DW عربية", "https://rss.dw.com/rdf/rss-ar-all", "dw"},
 		{"", "http://127.0.0.1:8080/feed.xml", "127-0-0-1"},
 		{"", "https://موقع.مصر/rss", "feed"},
-		{"Le Monde — À la une", "https://www.lemonde.fr/rss/une.xml", "le-monde-la-une"},
+		{"Le Monde — À la une", "https://www.lemonde.fr/rss/une.xml", "le-monde-a-la-une"},
+		{"Süddeutsche Zeitung", "https://rss.sueddeutsche.de/rss/Topthemen", "suddeutsche-zeitung"},
 		{"A very long title that goes on and on and on beyond forty characters", "https://x.example/", "a-very-long-title-that-goes-on-and-on-an"},
 	}
 	for _, tt := range tests {
