@@ -105,7 +105,6 @@ type (
 	}
 	feedRow struct {
 		ID, Name, URL string
-		Dir           string // of the name: "rtl" or "auto"
 		Health        string // "ok", "failing", "never polled"
 		LastPoll      time.Time
 		LastPollAgo   string
@@ -174,7 +173,7 @@ func (h *statusHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		stateOf[s.ID] = s
 	}
 	for _, f := range infos {
-		row := feedRow{ID: f.ID, Name: f.Name, URL: f.URL, Dir: "auto", Health: "never polled"}
+		row := feedRow{ID: f.ID, Name: f.Name, URL: f.URL, Health: "never polled"}
 		if row.Name == "" {
 			row.Name = f.ID
 		}
