@@ -31,9 +31,11 @@ func (e *degradedError) Unwrap() error { return e.err }
 
 // Server is the ops HTTP listener.
 type Server struct {
-	srv *http.Server
-	ln  net.Listener
-	log *slog.Logger
+	srv    *http.Server
+	ln     net.Listener
+	log    *slog.Logger
+	mux    *http.ServeMux
+	checks map[string]Check
 }
 
 // Listen binds addr and prepares the handlers; Serve starts answering. checks are run, each with a
@@ -83,8 +85,10 @@ func Listen(addr string, gatherer prometheus.Gatherer, checks map[string]Check, 
 			IdleTimeout:       60 * time.Second,
 			MaxHeaderBytes:    16 << 10,
 		},
-		ln:  ln,
-		log: log,
+		ln:     ln,
+		log:    log,
+		mux:    mux,
+		checks: checks,
 	}, nil
 }
 

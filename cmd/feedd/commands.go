@@ -105,6 +105,14 @@ func natsTarget(cfg config.Config) string {
 
 // cmdFeeds shows each configured feed's state, as a table or, with --json, as a JSON array.
 func cmdFeeds(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "import":
+			return cmdFeedsImport(args[1:], stdout, stderr)
+		case "export":
+			return cmdFeedsExport(args[1:], stdout, stderr)
+		}
+	}
 	fs := newFlags("feeds", stderr)
 	path := configFlag(fs)
 	asJSON := fs.Bool("json", false, "print a JSON array of the feeds' states, with every error in full")

@@ -209,8 +209,9 @@ func start(ctx context.Context, cfg config.Config, pt parts, log *slog.Logger) (
 		if d.ops, err = ops.Listen(pt.httpListen, reg, checks, log); err != nil {
 			return nil, err
 		}
+		d.ops.HandleStatus(statusPage(cfg, d.store))
 		d.bg.Go(d.ops.Serve)
-		log.Info("ops listener ready", "addr", d.ops.Addr(), "paths", "/healthz /readyz /metrics")
+		log.Info("ops listener ready", "addr", d.ops.Addr(), "paths", "/ /healthz /readyz /metrics")
 	}
 	return d, nil
 }

@@ -51,6 +51,8 @@ commands:
                                                         print articles as they arrive
   check   [--config FILE]                               validate the configuration
   feeds   [--config FILE]                               show each feed's state
+  feeds import [--skip-invalid] FILE.opml              print an OPML file's feeds as a config's feeds: list
+  feeds export [--config FILE]                        print the configured feeds as OPML 2.0
   health  [--url URL]                                   exit 0 when the daemon's /healthz answers 200
   version                                               print the version
 
