@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"github.com/feedd/feedd/bus"
 	"github.com/feedd/feedd/config"
 	"github.com/feedd/feedd/fetcher"
+	"github.com/feedd/feedd/internal/datadir"
 	"github.com/feedd/feedd/ops"
 	"github.com/feedd/feedd/pipeline"
 	"github.com/feedd/feedd/store"
@@ -60,14 +62,37 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	log := newLogger(cfg.Log, stderr)
+	lock, err := lockDataDir(cfg, *once)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	d, err := start(ctx, cfg, log)
 	if err != nil {
 		return err
+	}
+	if d.embedded != nil && d.embedded.ClientURL() != "" {
+		if err := lock.SetNATSURL(d.embedded.ClientURL()); err != nil {
+			log.Warn("feedd tail will not find this daemon's NATS listener", "err", err)
+		}
 	}
 	if *once {
 		return d.once(ctx, *timeout, stdout)
 	}
 	return d.run(ctx)
+}
+
+// lockDataDir creates data_dir and locks it for this process: a second daemon on it would share
+// the database and the embedded server's store.
+func lockDataDir(cfg config.Config, once bool) (*datadir.Lock, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data_dir: %w", err)
+	}
+	cmd := "feedd run"
+	if once {
+		cmd += " --once"
+	}
+	return datadir.Acquire(cfg.DataDir, datadir.Owner{Command: cmd})
 }
 
 func newLogger(c config.Log, w io.Writer) *slog.Logger {
