@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/feedd/feedd/article"
@@ -168,6 +169,9 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *daemon,
 			StoreDir: filepath.Join(cfg.DataDir, natsDir),
 			Logger:   log,
 		})
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return nil, fmt.Errorf("nats.listen %s is taken, by another NATS server or a feedd on another data_dir: set nats.listen (FEEDD_NATS_LISTEN) to a free address, or to \"\" for no listener: %w", cfg.NATS.Listen, err)
+		}
 		if err != nil {
 			return nil, err
 		}
