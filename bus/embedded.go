@@ -64,6 +64,15 @@ func StartEmbedded(o EmbeddedOptions) (*Embedded, error) {
 			return nil, fmt.Errorf("start embedded nats: %w", err)
 		}
 		opts.Host, opts.Port = host, port
+		if port != server.RANDOM_PORT {
+			// The server reports a busy port as text only; trying it first gives callers an
+			// error that errors.Is(err, syscall.EADDRINUSE) recognises.
+			ln, err := net.Listen("tcp", o.Listen)
+			if err != nil {
+				return nil, fmt.Errorf("start embedded nats: %w", err)
+			}
+			ln.Close()
+		}
 	}
 
 	srv, err := server.NewServer(opts)

@@ -1,10 +1,12 @@
 package bus
 
 import (
+	"errors"
 	"log/slog"
 	"net"
 	"net/url"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -89,6 +91,9 @@ func TestStartEmbeddedErrors(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("got error %q, want it to contain %q", err, tt.want)
+			}
+			if tt.name == "port in use" && !errors.Is(err, syscall.EADDRINUSE) {
+				t.Errorf("got error %q, want one matching syscall.EADDRINUSE", err)
 			}
 			if d := time.Since(start); d > 5*time.Second {
 				t.Errorf("got error after %s, want it fast", d)

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"maps"
 	"net/http"
 	"os"
@@ -18,8 +17,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/feedd/feedd/article"
-	"github.com/feedd/feedd/bus"
 	"github.com/feedd/feedd/config"
 	"github.com/feedd/feedd/store"
 )
@@ -275,69 +272,6 @@ func oneLine(s string, n int) string {
 		return string(r[:n-1]) + "…"
 	}
 	return s
-}
-
-func cmdTail(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("tail", stderr)
-	path := configFlag(fs)
-	subject := fs.String("subject", article.SubjectPrefix+".>", "subject `filter`, e.g. articles.new.>")
-	var since time.Duration
-	fs.Func("since", "also print articles published to the stream in the last `duration` (90m, 2h, 7d)", func(v string) error {
-		d, err := config.ParseDuration(v)
-		if err == nil && d < 0 {
-			err = errors.New("must not be negative")
-		}
-		since = d
-		return err
-	})
-	last := fs.Int("n", 0, "also print the last `N` articles")
-	asJSON := fs.Bool("json", false, "print each message body as one line of JSON")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if *last < 0 {
-		return &exitError{exitBadConfig, fmt.Errorf("-n %d: must not be negative", *last)}
-	}
-	cfg, err := loadConfig(*path, stderr)
-	if err != nil {
-		return err
-	}
-	url := cfg.NATS.URL
-	if url == "" {
-		if cfg.NATS.Listen == "" {
-			return &exitError{exitBadConfig, errors.New("nats.url is empty and the embedded server has no listener (nats.listen): nothing to connect to")}
-		}
-		url = "nats://" + cfg.NATS.Listen
-	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	b, err := bus.Connect(ctx, bus.Options{URL: url, Creds: cfg.NATS.Creds, Name: "feedd-tail", Logger: log})
-	if err != nil {
-		return err
-	}
-	defer b.Close()
-	err = b.Tail(ctx, bus.TailOptions{Stream: cfg.NATS.Stream, Subject: *subject, Since: since, Last: *last},
-		func(m bus.Received) error {
-			if *asJSON {
-				_, err := fmt.Fprintf(stdout, "%s\n", m.Data)
-				return err
-			}
-			var a article.Article
-			if err := json.Unmarshal(m.Data, &a); err != nil {
-				fmt.Fprintf(stderr, "feedd: %s: undecodable message: %v\n", m.Subject, err)
-				return nil
-			}
-			mark := ""
-			if a.DuplicateOf != "" {
-				mark = fmt.Sprintf(" [duplicate %.2f of %.12s]", a.Similarity, a.DuplicateOf)
-			}
-			_, err := fmt.Fprintf(stdout, "%s  %s  %s%s\n    %s\n", a.PublishedAt.UTC().Format("2006-01-02 15:04Z"),
-				a.Source, a.Title, mark, a.URL)
-			return err
-		})
-	if ctx.Err() != nil {
-		return nil
-	}
-	return err
 }
 
 // cmdHealth probes a running daemon's /healthz, for container health checks on images that have

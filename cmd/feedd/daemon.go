@@ -8,14 +8,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/feedd/feedd/bus"
 	"github.com/feedd/feedd/config"
 	"github.com/feedd/feedd/extract"
 	"github.com/feedd/feedd/fetcher"
+	"github.com/feedd/feedd/internal/datadir"
 	"github.com/feedd/feedd/ops"
 	"github.com/feedd/feedd/pipeline"
 	"github.com/feedd/feedd/store"
@@ -62,6 +65,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return &exitError{exitBadConfig, err}
 	}
 	log := newLogger(pt, stderr)
+	lock, err := lockDataDir(cfg, *once)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	// A daemon that cannot go on (a stream it must not change) stops itself with a cause.
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
@@ -70,6 +78,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	d.stop = stop
+	if d.embedded != nil && d.embedded.ClientURL() != "" {
+		if err := lock.SetNATSURL(d.embedded.ClientURL()); err != nil {
+			log.Warn("feedd tail will not find this daemon's NATS listener", "err", err)
+		}
+	}
 	if *once {
 		err = d.once(ctx, *timeout, stdout)
 	} else {
@@ -80,6 +93,19 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return ee
 	}
 	return err
+}
+
+// lockDataDir creates data_dir and locks it for this process: a second daemon on it would share
+// the database and the embedded server's store.
+func lockDataDir(cfg config.Config, once bool) (*datadir.Lock, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data_dir: %w", err)
+	}
+	cmd := "feedd run"
+	if once {
+		cmd += " --once"
+	}
+	return datadir.Acquire(cfg.DataDir, datadir.Owner{Command: cmd})
 }
 
 func newLogger(p parts, w io.Writer) *slog.Logger {
@@ -159,6 +185,9 @@ func start(ctx context.Context, cfg config.Config, pt parts, log *slog.Logger) (
 		eopts := *pt.embedded
 		eopts.Logger = log
 		d.embedded, err = bus.StartEmbedded(eopts)
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return nil, fmt.Errorf("nats.listen %s is taken, by another NATS server or a feedd on another data_dir: set nats.listen (FEEDD_NATS_LISTEN) to a free address, or to \"\" for no listener: %w", eopts.Listen, err)
+		}
 		if err != nil {
 			return nil, err
 		}

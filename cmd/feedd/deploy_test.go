@@ -225,7 +225,11 @@ func TestDeployMetricsExist(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	d, err := start(ctx, cfg, slog.New(slog.DiscardHandler))
+	pt, err := partsOf(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := start(ctx, cfg, pt, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -204,3 +204,16 @@ func TestReadyzEveryFeedFailing(t *testing.T) {
 		t.Errorf("/readyz: %d %s", code, body)
 	}
 }
+
+// TestOnceListenerTaken: with nats.listen taken by another server, run --once says which key to
+// change.
+func TestOnceListenerTaken(t *testing.T) {
+	busy := natsServer(t, t.TempDir())
+	addr := strings.TrimPrefix(busy.ClientURL(), "nats://")
+	cfg := smallConfig(t, t.TempDir(), addr, "", [2]string{"a", "https://a.example/rss"})
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"run", "--once", "--config", cfg}, &stdout, &stderr)
+	if want := "nats.listen " + addr + " is taken"; code != 1 || !strings.Contains(stderr.String(), want) {
+		t.Errorf("exit %d, stderr:\n%s\nwant 1 and %q", code, stderr.String(), want)
+	}
+}

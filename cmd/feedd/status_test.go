@@ -131,7 +131,11 @@ func TestStatusPageInBrowser(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
-	d, err := start(ctx, cfg, slog.New(slog.DiscardHandler))
+	pt, err := partsOf(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := start(ctx, cfg, pt, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
