@@ -69,7 +69,7 @@ func benchMessages(b *testing.B) []benchMsg {
 				URL: ta.URL, CanonicalURL: canon, FeedID: ta.Source, FeedURL: "https://example.org/" + ta.Source,
 				Source: ta.Source, Lang: "ar", Title: ta.Title, ContentText: ta.Content,
 				ContentHTML: "<p>" + strings.ReplaceAll(ta.Content, "\n", "</p><p>") + "</p>",
-				Authors: []string{}, Categories: []string{}, PublishedAt: ta.Published().UTC(), FetchedAt: ta.Published().UTC(),
+				Authors:     []string{}, Categories: []string{}, PublishedAt: ta.Published().UTC(), FetchedAt: ta.Published().UTC(),
 			}
 			a.ClusterID = a.ID
 			dec, err := dd.Decide(ctx, dedupe.Doc{FeedID: a.FeedID, CanonicalURL: canon, Title: a.Title, Text: a.ContentText, PublishedAt: a.PublishedAt}, a.FetchedAt)
