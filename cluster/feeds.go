@@ -90,6 +90,10 @@ func entryOf(epoch uint64, f store.Feed) entry {
 	}
 }
 
+func encodeEntry(epoch uint64, f store.Feed) ([]byte, error) {
+	return json.Marshal(entryOf(epoch, f))
+}
+
 func (e entry) feed() store.Feed {
 	return store.Feed{
 		ID: e.ID, URL: e.URL, FetchURL: e.FetchURL, ETag: e.ETag, LastModified: e.LastModified,
@@ -101,9 +105,24 @@ func (e entry) feed() store.Feed {
 }
 
 func decode(kve jetstream.KeyValueEntry) (entry, error) {
-	var e entry
-	if err := json.Unmarshal(kve.Value(), &e); err != nil {
+	e, err := parseEntry(kve.Key(), kve.Value())
+	if err != nil {
 		return entry{}, fmt.Errorf("cluster: feed %q revision %d: %w", kve.Key(), kve.Revision(), err)
+	}
+	return e, nil
+}
+
+// parseEntry reads the value of the entry of feed id.
+func parseEntry(id string, value []byte) (entry, error) {
+	var e entry
+	if err := json.Unmarshal(value, &e); err != nil {
+		return entry{}, err
+	}
+	if e.ID != id {
+		return entry{}, fmt.Errorf("holds feed %q", e.ID[:min(len(e.ID), maxShown)])
+	}
+	if e.Epoch == 0 {
+		return entry{}, errors.New("no epoch")
 	}
 	return e, nil
 }
@@ -209,7 +228,7 @@ func (fs *Feeds) write(ctx context.Context, t Term, id string, change func(store
 		if !ok {
 			return nil
 		}
-		value, err := json.Marshal(entryOf(t.Epoch(), f))
+		value, err := encodeEntry(t.Epoch(), f)
 		if err != nil {
 			return fmt.Errorf("cluster: write feed %q: %w", id, err)
 		}
