@@ -112,6 +112,10 @@ func decode(kve jetstream.KeyValueEntry) (entry, error) {
 	return e, nil
 }
 
+// maxGap bounds a feed's publishing gap as read from the bucket: far beyond any poll interval,
+// far below a time.Duration's range.
+const maxGap = 10 * 365 * 24 * time.Hour
+
 // parseEntry reads the value of the entry of feed id.
 func parseEntry(id string, value []byte) (entry, error) {
 	var e entry
@@ -121,8 +125,13 @@ func parseEntry(id string, value []byte) (entry, error) {
 	if e.ID != id {
 		return entry{}, fmt.Errorf("holds feed %q", e.ID[:min(len(e.ID), maxShown)])
 	}
-	if e.Epoch == 0 {
+	switch {
+	case e.Epoch == 0:
 		return entry{}, errors.New("no epoch")
+	case e.PublishingGapMS < 0 || e.PublishingGapMS > maxGap.Milliseconds():
+		return entry{}, fmt.Errorf("publishing gap %d ms out of range", e.PublishingGapMS)
+	case e.Items < 0 || e.ConsecutiveFailures < 0:
+		return entry{}, fmt.Errorf("negative count (items %d, consecutive failures %d)", e.Items, e.ConsecutiveFailures)
 	}
 	return e, nil
 }

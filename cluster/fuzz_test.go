@@ -32,6 +32,8 @@ func FuzzParseEntry(f *testing.F) {
 	seed, _ := encodeEntry(3, fullFeed("bbc", 2))
 	f.Add("bbc", seed)
 	f.Add("bbc", []byte(`{"epoch":1,"id":"bbc","publishing_gap_ms":-5}`))
+	f.Add("a", []byte(`{"epoch":1,"id":"a","publishing_gap_ms":9223372036854775807}`))
+	f.Add("a", []byte(`{"epoch":1,"id":"a","items":-1,"consecutive_failures":-3}`))
 	f.Add("a", []byte(`{"epoch":0,"id":"a"}`))
 	f.Add("a", []byte(`{"epoch":1,"id":"b"}`))
 	f.Add("a", []byte(`{"epoch":1,"id":"a","next_poll_at":"not a time"}`))
