@@ -149,6 +149,7 @@ func TestLeaseResignHandsOverAtOnce(t *testing.T) {
 		t.Errorf("resigned lease's cause: got %v, want ErrResigned", cause)
 	}
 	next := waitLeader(t, ts, 2*ttl, 0)
+	t.Logf("%s took over %s after the leader resigned", next.holder, next.start.Sub(resigned).Round(time.Millisecond))
 	if took := next.start.Sub(resigned); took > ttl/2 {
 		t.Errorf("a standby took over %s after the leader resigned, want well within the TTL (%s): the delete marker should wake it", took, ttl)
 	}
