@@ -64,21 +64,23 @@ func NewFeeds(kv jetstream.KeyValue) *Feeds { return &Feeds{kv: kv} }
 // entry is a feed's value in the bucket. Its fields are written out rather than taken from
 // store.Feed's names, so that a change there cannot silently change what replicas exchange.
 type entry struct {
-	Epoch               uint64    `json:"epoch"`
-	ID                  string    `json:"id"`
-	URL                 string    `json:"url"`
-	FetchURL            string    `json:"fetch_url,omitempty"`
-	ETag                string    `json:"etag,omitempty"`
-	LastModified        string    `json:"last_modified,omitempty"`
-	LastPollAt          time.Time `json:"last_poll_at,omitzero"`
-	LastSuccessAt       time.Time `json:"last_success_at,omitzero"`
-	NextPollAt          time.Time `json:"next_poll_at,omitzero"`
-	LastStatus          int       `json:"last_status,omitempty"`
-	LastError           string    `json:"last_error,omitempty"`
-	ErrorClass          string    `json:"error_class,omitempty"`
-	ConsecutiveFailures int       `json:"consecutive_failures,omitempty"`
-	Items               int64     `json:"items,omitempty"`
-	PublishingGapMS     int64     `json:"publishing_gap_ms,omitempty"`
+	Epoch               uint64           `json:"epoch"`
+	ID                  string           `json:"id"`
+	URL                 string           `json:"url"`
+	FetchURL            string           `json:"fetch_url,omitempty"`
+	ETag                string           `json:"etag,omitempty"`
+	LastModified        string           `json:"last_modified,omitempty"`
+	LastPollAt          time.Time        `json:"last_poll_at,omitzero"`
+	LastSuccessAt       time.Time        `json:"last_success_at,omitzero"`
+	NextPollAt          time.Time        `json:"next_poll_at,omitzero"`
+	LastStatus          int              `json:"last_status,omitempty"`
+	LastError           string           `json:"last_error,omitempty"`
+	ErrorClass          string           `json:"error_class,omitempty"`
+	ConsecutiveFailures int              `json:"consecutive_failures,omitempty"`
+	Items               int64            `json:"items,omitempty"`
+	PublishingGapMS     int64            `json:"publishing_gap_ms,omitempty"`
+	PagesRead           int64            `json:"pages_read,omitempty"`
+	PagesFailed         map[string]int64 `json:"pages_failed,omitempty"`
 }
 
 func entryOf(epoch uint64, f store.Feed) entry {
@@ -87,7 +89,12 @@ func entryOf(epoch uint64, f store.Feed) entry {
 		LastPollAt: f.LastPollAt, LastSuccessAt: f.LastSuccessAt, NextPollAt: f.NextPollAt,
 		LastStatus: f.LastStatus, LastError: f.LastError, ErrorClass: f.ErrorClass,
 		ConsecutiveFailures: f.ConsecutiveFailures, Items: f.Items, PublishingGapMS: f.PublishingGap.Milliseconds(),
+		PagesRead: f.PagesRead, PagesFailed: f.PagesFailed,
 	}
+}
+
+func encodeEntry(epoch uint64, f store.Feed) ([]byte, error) {
+	return json.Marshal(entryOf(epoch, f))
 }
 
 func (e entry) feed() store.Feed {
@@ -97,13 +104,38 @@ func (e entry) feed() store.Feed {
 		LastStatus: e.LastStatus, LastError: e.LastError, ErrorClass: e.ErrorClass,
 		ConsecutiveFailures: e.ConsecutiveFailures, Items: e.Items,
 		PublishingGap: time.Duration(e.PublishingGapMS) * time.Millisecond,
+		PagesRead:     e.PagesRead, PagesFailed: e.PagesFailed,
 	}
 }
 
 func decode(kve jetstream.KeyValueEntry) (entry, error) {
-	var e entry
-	if err := json.Unmarshal(kve.Value(), &e); err != nil {
+	e, err := parseEntry(kve.Key(), kve.Value())
+	if err != nil {
 		return entry{}, fmt.Errorf("cluster: feed %q revision %d: %w", kve.Key(), kve.Revision(), err)
+	}
+	return e, nil
+}
+
+// maxGap bounds a feed's publishing gap as read from the bucket: far beyond any poll interval,
+// far below a time.Duration's range.
+const maxGap = 10 * 365 * 24 * time.Hour
+
+// parseEntry reads the value of the entry of feed id.
+func parseEntry(id string, value []byte) (entry, error) {
+	var e entry
+	if err := json.Unmarshal(value, &e); err != nil {
+		return entry{}, err
+	}
+	if e.ID != id {
+		return entry{}, fmt.Errorf("holds feed %q", e.ID[:min(len(e.ID), maxShown)])
+	}
+	switch {
+	case e.Epoch == 0:
+		return entry{}, errors.New("no epoch")
+	case e.PublishingGapMS < 0 || e.PublishingGapMS > maxGap.Milliseconds():
+		return entry{}, fmt.Errorf("publishing gap %d ms out of range", e.PublishingGapMS)
+	case e.Items < 0 || e.ConsecutiveFailures < 0 || e.PagesRead < 0:
+		return entry{}, fmt.Errorf("negative count (items %d, consecutive failures %d)", e.Items, e.ConsecutiveFailures)
 	}
 	return e, nil
 }
@@ -209,7 +241,7 @@ func (fs *Feeds) write(ctx context.Context, t Term, id string, change func(store
 		if !ok {
 			return nil
 		}
-		value, err := json.Marshal(entryOf(t.Epoch(), f))
+		value, err := encodeEntry(t.Epoch(), f)
 		if err != nil {
 			return fmt.Errorf("cluster: write feed %q: %w", id, err)
 		}

@@ -22,6 +22,7 @@ func fullFeed(id string, n int) store.Feed {
 		LastPollAt: at, LastSuccessAt: at.Add(-time.Hour), NextPollAt: at.Add(10 * time.Minute),
 		LastStatus: 200 + n, LastError: "dial tcp: timeout", ErrorClass: "timeout",
 		ConsecutiveFailures: n + 1, Items: int64(100 + n), PublishingGap: 17 * time.Minute,
+		PagesRead: int64(20 + n), PagesFailed: map[string]int64{"robots": 2, "timeout": int64(n)},
 	}
 }
 

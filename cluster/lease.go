@@ -180,15 +180,31 @@ func (e *Elector) Leader(ctx context.Context) (Holder, error) {
 }
 
 func holderOf(entry jetstream.KeyValueEntry) (Holder, error) {
+	h, err := parseHolder(entry.Value(), entry.Revision())
+	if err != nil {
+		return Holder{}, fmt.Errorf("cluster: lease entry %d of bucket %s: %w", entry.Revision(), entry.Bucket(), err)
+	}
+	h.Renewed = entry.Created()
+	return h, nil
+}
+
+// maxShown bounds how much of a bad value an error quotes.
+const maxShown = 64
+
+// parseHolder reads a lease entry's value stored at revision rev.
+func parseHolder(value []byte, rev uint64) (Holder, error) {
 	var r record
-	if err := json.Unmarshal(entry.Value(), &r); err != nil || r.Holder == "" {
-		return Holder{}, fmt.Errorf("cluster: lease entry %d of bucket %s: not a lease: %q", entry.Revision(), entry.Bucket(), entry.Value())
+	if err := json.Unmarshal(value, &r); err != nil || r.Holder == "" {
+		return Holder{}, fmt.Errorf("not a lease: %q", value[:min(len(value), maxShown)])
+	}
+	if r.Epoch > rev {
+		return Holder{}, fmt.Errorf("not a lease: epoch %d after its own revision %d", r.Epoch, rev)
 	}
 	epoch := r.Epoch
 	if epoch == 0 {
-		epoch = entry.Revision()
+		epoch = rev
 	}
-	return Holder{ID: r.Holder, Epoch: epoch, Renewed: entry.Created()}, nil
+	return Holder{ID: r.Holder, Epoch: epoch}, nil
 }
 
 func (e *Elector) saw(holder string) {

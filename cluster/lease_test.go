@@ -149,6 +149,7 @@ func TestLeaseResignHandsOverAtOnce(t *testing.T) {
 		t.Errorf("resigned lease's cause: got %v, want ErrResigned", cause)
 	}
 	next := waitLeader(t, ts, 2*ttl, 0)
+	t.Logf("%s took over %s after the leader resigned", next.holder, next.start.Sub(resigned).Round(time.Millisecond))
 	if took := next.start.Sub(resigned); took > ttl/2 {
 		t.Errorf("a standby took over %s after the leader resigned, want well within the TTL (%s): the delete marker should wake it", took, ttl)
 	}
@@ -263,4 +264,51 @@ func TestLeaseNATSRestart(t *testing.T) {
 	gap := checkNoOverlap(t, all)
 	n, epochs := checkEpochOrder(t, js, "TERMS")
 	t.Logf("%d terms, longest gap without a leader %s; %d messages of epochs %v", len(all), gap.Round(time.Millisecond), n, epochs)
+}
+
+// TestLeaseLeaderDies kills the leader's connection outright, as a crashed process's: it stops
+// on its own deadline, and a standby leads within two TTLs of the death.
+func TestLeaseLeaderDies(t *testing.T) {
+	const ttl = time.Second
+	c, _, _ := setup(t, ttl)
+	nc, js := connect(t, c.URL(0))
+	kv, err := js.KeyValue(context.Background(), LeaseBucket("feedd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := NewElector(context.Background(), kv, "doomed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := e.Campaign(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	jss := make([]jetstream.JetStream, 2)
+	for i := range jss {
+		_, jss[i] = connect(t, c.URL(i+1))
+	}
+	ts, _, stop := startReplicas(t, jss, nil)
+	time.Sleep(ttl)
+	if tm, ok := ts.current(); ok {
+		t.Fatalf("%s leads while doomed holds the lease", tm.holder)
+	}
+	died := time.Now()
+	nc.Close()
+	<-l.Context().Done()
+	stopped := time.Now()
+	if cause := context.Cause(l.Context()); !errors.Is(cause, ErrNotRenewed) {
+		t.Errorf("the dead leader's cause: got %v, want ErrNotRenewed", cause)
+	}
+	next := waitLeader(t, ts, 3*ttl, 0)
+	t.Logf("the leader stopped %s after its connection died; %s took over after %s",
+		stopped.Sub(died).Round(time.Millisecond), next.holder, next.start.Sub(died).Round(time.Millisecond))
+	if !stopped.Before(next.start) {
+		t.Errorf("the dead leader stopped %s after %s began", stopped.Sub(next.start), next.holder)
+	}
+	if took := next.start.Sub(died); took > 2*ttl {
+		t.Errorf("failover took %s, want at most 2 × lease_ttl (%s)", took, 2*ttl)
+	}
+	stop()
+	checkNoOverlap(t, ts.snapshot())
 }
