@@ -649,7 +649,17 @@ func (p *Pipeline) PollAll(ctx context.Context) Counts {
 		wg    sync.WaitGroup
 	)
 	sem := make(chan struct{}, p.opts.Concurrency)
+	paused := false
 	for _, f := range p.opts.Feeds {
+		// At outbox.max_pending, wait for the relay as Run does: nothing is dropped.
+		for p.outboxFull(ctx, &paused) {
+			select {
+			case <-p.opts.Clock.After(time.Second):
+			case <-ctx.Done():
+				wg.Wait()
+				return total
+			}
+		}
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():

@@ -1,12 +1,14 @@
 package pipeline
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -129,4 +131,37 @@ func streamMessages(t *testing.T, ns *server.Server, n int) []jetstream.Msg {
 		t.Fatalf("stream: read %d messages of %d, want %d", len(out), st.CachedInfo().State.Msgs, n)
 	}
 	return out
+}
+
+// TestPollAllWaitsBelowTheBound runs PollAll with an outbox already at outbox.max_pending: the
+// feed is fetched only once the relay has brought the outbox below the bound.
+func TestPollAllWaitsBelowTheBound(t *testing.T) {
+	s := openStore(t)
+	insertN(t, s, 0, 5)
+	var atFetch atomic.Int64
+	atFetch.Store(-1)
+	feed := &editableFeed{}
+	feed.set(editedItem("https://spa.example/news/1", "خبر", "<p>نص الخبر</p>"))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		atFetch.CompareAndSwap(-1, s.Unsent())
+		feed.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	ns := startNATS(t, -1, t.TempDir())
+	defer ns.Shutdown()
+	b := connect(t, ns.ClientURL())
+	ensureStream(t, b)
+	relay := NewRelay(s, b, testLogger(t), NewMetrics(nil))
+	p := New(Options{Feeds: []Feed{{ID: "spa", URL: srv.URL, Lang: "ar"}}, MaxPending: 5, Logger: testLogger(t)},
+		fetcher.New(fetcher.Options{Timeout: 5 * time.Second}), s, relay)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { relay.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	if c := p.PollAll(t.Context()); c.New != 1 {
+		t.Fatalf("PollAll: %+v, want 1 new", c)
+	}
+	if n := atFetch.Load(); n < 0 || n >= 5 {
+		t.Errorf("the feed was fetched with %d unsent rows, want fewer than the bound of 5", n)
+	}
 }
