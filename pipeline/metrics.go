@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"github.com/feedd/feedd/fetcher"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -90,6 +91,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, v := range []string{"ok", "not_modified", "error"} {
 		m.Polls.WithLabelValues(v)
 	}
+	// Series a dashboard or an alert names exist from the start, at 0, not from their first count.
+	for _, v := range []string{"date", "xml_repair", "invalid_bytes"} {
+		m.Fallbacks.WithLabelValues(v)
+	}
+	for _, c := range []fetcher.Class{fetcher.ClassDNS, fetcher.ClassConnect, fetcher.ClassTLS, fetcher.ClassTimeout,
+		fetcher.ClassHTTPStatus, fetcher.ClassTooLarge, fetcher.ClassNotFeed, fetcher.ClassParse, fetcher.ClassRedirect,
+		fetcher.ClassIO, fetcher.ClassRequest, fetcher.ClassForbidden} {
+		m.FetchErrors.WithLabelValues(string(c))
+	}
+	m.Pages.WithLabelValues("ok")
 	if reg != nil {
 		reg.MustRegister(m.Polls, m.FetchErrors, m.FetchDuration, m.Items, m.Articles, m.Published,
 			m.PublishErrors, m.OutboxDepth, m.StoreErrors, m.FeedFailures, m.LastSuccess, m.PollingPaused, m.Fallbacks, m.Rejected, m.NextPoll,
