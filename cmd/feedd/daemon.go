@@ -8,10 +8,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"os/signal"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/feedd/feedd/article"
@@ -55,6 +59,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	case *timeout <= 0:
 		return &exitError{exitBadConfig, fmt.Errorf("--timeout %v: must be positive", *timeout)}
 	}
+	var hangup chan os.Signal
+	if !*once {
+		// From now on SIGHUP reloads the feed list rather than ending the process.
+		hangup = make(chan os.Signal, 1)
+		signal.Notify(hangup, syscall.SIGHUP)
+		defer signal.Stop(hangup)
+	}
 	cfg, err := loadConfig(*path, stderr)
 	if err != nil {
 		return err
@@ -67,7 +78,70 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *once {
 		return d.once(ctx, *timeout, stdout)
 	}
-	return d.run(ctx)
+	return d.run(ctx, reloadOnHangup(ctx, hangup, *path, cfg, log))
+}
+
+// reloadOnHangup reads the configuration file again on each signal of hangup and sends its feed
+// list on the channel it returns. A configuration that fails to load or validate is refused,
+// with its problems logged, and the current list is kept. Only the feed list is reloaded: a
+// change to any other key is logged as needing a restart.
+func reloadOnHangup(ctx context.Context, hangup <-chan os.Signal, path string, current config.Config, log *slog.Logger) <-chan []pipeline.Feed {
+	out := make(chan []pipeline.Feed)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hangup:
+			}
+			log.Info("SIGHUP: reloading the feed list", "config", path)
+			cfg, err := config.Load(path, os.Environ())
+			var feeds []pipeline.Feed
+			if err == nil {
+				feeds, err = pipelineFeeds(cfg.Feeds)
+			}
+			if err != nil {
+				var ps *config.Problems
+				if errors.As(err, &ps) {
+					for _, p := range *ps {
+						log.Error("invalid configuration", "problem", p.String())
+					}
+				}
+				log.Error("configuration reload refused: the feed list stays as it was", "config", path, "err", err)
+				continue
+			}
+			if others := changedKeys(current, cfg); len(others) > 0 {
+				log.Warn("only the feed list is reloaded: restart feedd to apply the other changes", "changed", others)
+			}
+			select {
+			case out <- feeds:
+				current.Feeds = cfg.Feeds
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// changedKeys names the top-level sections other than feeds that differ between a and b.
+func changedKeys(a, b config.Config) []string {
+	var out []string
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	for i := range va.NumField() {
+		f := va.Type().Field(i)
+		if f.Name == "Feeds" || !f.IsExported() {
+			continue
+		}
+		if !reflect.DeepEqual(va.Field(i).Interface(), vb.Field(i).Interface()) {
+			name := f.Name
+			if tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); tag != "" {
+				name = tag
+			}
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 func newLogger(c config.Log, w io.Writer) *slog.Logger {
@@ -162,14 +236,9 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *daemon,
 
 	d.relay = pipeline.NewRelay(d.store, d.bus, log, metrics)
 	d.relayRef.Store(d.relay)
-	feeds := make([]pipeline.Feed, len(cfg.Feeds))
-	for i, f := range cfg.Feeds {
-		feeds[i] = pipeline.Feed{ID: f.ID, URL: f.URL, Name: f.Name, Lang: f.Language, Interval: f.Interval, Charset: f.Charset}
-		if f.Timezone != "" {
-			if feeds[i].Zone, err = time.LoadLocation(f.Timezone); err != nil {
-				return nil, fmt.Errorf("feed %s: %w", f.ID, err) // validated by config already
-			}
-		}
+	feeds, err := pipelineFeeds(cfg.Feeds)
+	if err != nil {
+		return nil, err
 	}
 	fetch := fetcher.New(fetcher.Options{
 		Timeout:  cfg.Poll.Timeout,
@@ -217,6 +286,21 @@ func start(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *daemon,
 		log.Info("ops listener ready", "addr", d.ops.Addr(), "paths", "/healthz /readyz /metrics")
 	}
 	return d, nil
+}
+
+// pipelineFeeds turns the configured feeds into the pipeline's.
+func pipelineFeeds(list []config.Feed) ([]pipeline.Feed, error) {
+	feeds := make([]pipeline.Feed, len(list))
+	for i, f := range list {
+		feeds[i] = pipeline.Feed{ID: f.ID, URL: f.URL, Name: f.Name, Lang: f.Language, Interval: f.Interval, Charset: f.Charset}
+		if f.Timezone != "" {
+			var err error
+			if feeds[i].Zone, err = time.LoadLocation(f.Timezone); err != nil {
+				return nil, fmt.Errorf("feed %s: %w", f.ID, err) // validated by config already
+			}
+		}
+	}
+	return feeds, nil
 }
 
 func userAgent(cfg config.Config) string {
@@ -275,14 +359,15 @@ func (d *daemon) startRelay(ctx context.Context) {
 }
 
 // run is the daemon: poll on schedule until ctx ends, then stop within shutdown_timeout of it.
-func (d *daemon) run(ctx context.Context) error {
+// Each feed list on reload replaces the one being polled.
+func (d *daemon) run(ctx context.Context, reload <-chan []pipeline.Feed) error {
 	d.log.Info("feedd started", "version", version, "feeds", len(d.cfg.Feeds), "nats", natsTarget(d.cfg),
 		"data_dir", d.cfg.DataDir)
 	relayCtx, stopRelay := context.WithCancel(context.Background())
 	d.startRelay(relayCtx)
 	stopping := make(chan time.Time, 1)
 	context.AfterFunc(ctx, func() { stopping <- time.Now() })
-	err := d.pipe.Run(ctx) // returns once the polls in flight have been cancelled
+	err := d.pipe.RunWithReload(ctx, reload) // returns once the polls in flight have been cancelled
 	deadline := (<-stopping).Add(d.cfg.ShutdownTimeout)
 	d.log.Info("shutting down", "timeout", d.cfg.ShutdownTimeout)
 	d.shutdown(deadline, stopRelay)
