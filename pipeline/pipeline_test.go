@@ -26,7 +26,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-func openStore(t *testing.T) *store.Store {
+func openStore(t testing.TB) *store.Store {
 	t.Helper()
 	s, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "feedd.db"))
 	if err != nil {

@@ -102,7 +102,15 @@ func (p *Pipeline) Run(ctx context.Context) error {
 // [Pipeline.Run] and reload.go): added feeds are polled within seconds, removed ones are no
 // longer polled, and every other feed keeps its schedule and its state.
 func (p *Pipeline) RunWithReload(ctx context.Context, reload <-chan []Feed) error {
+	return p.schedule(ctx, reload, nil)
+}
+
+// schedule is RunWithReload, calling idle (when set) whenever no poll is in flight and the
+// scheduler is about to wait until wake (zero: until something happens). Benchmarks move a fake
+// clock from it.
+func (p *Pipeline) schedule(ctx context.Context, reload <-chan []Feed, idle func(wake time.Time)) error {
 	s := newScheduler(p)
+	s.idle = idle
 	s.add(ctx, p.opts.Feeds)
 	defer s.wg.Wait()
 	paused := false
@@ -152,9 +160,7 @@ type scheduler struct {
 	polled  map[string]bool
 	started time.Time
 
-	// idle, when set (by benchmarks), is called whenever no poll is in flight and the scheduler
-	// is about to wait until wake (zero: until something happens).
-	idle func(wake time.Time)
+	idle func(wake time.Time) // see Pipeline.schedule
 }
 
 // schedFeed is one feed of the scheduler.

@@ -500,3 +500,89 @@ func waitRequests(t *testing.T, n *atomic.Int64, want int64) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestRunReloadInFlight: a feed removed while its poll is in flight is not polled again once
+// the poll ends; a feed whose URL changes is polled at the new URL within the start spread; a
+// feed whose interval changes keeps its next poll.
+func TestRunReloadInFlight(t *testing.T) {
+	var (
+		mu      sync.Mutex
+		paths   []string
+		unblock = make(chan struct{})
+	)
+	h := newScheduleHarness(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		paths = append(paths, r.URL.Path)
+		mu.Unlock()
+		if r.URL.Path == "/slow" {
+			<-unblock
+		}
+		http.Error(w, "broken", http.StatusInternalServerError)
+	}, func(o *Options) {
+		o.Concurrency, o.PerHost = 4, 4
+	})
+	base := strings.TrimSuffix(h.feed.URL, "/feed.xml")
+	slow := Feed{ID: "slow", URL: base + "/slow", Lang: "ar", Interval: 10 * time.Minute}
+	moving := Feed{ID: "moving", URL: base + "/old", Lang: "ar", Interval: 10 * time.Minute}
+	kept := Feed{ID: "kept", URL: base + "/kept", Lang: "ar", Interval: 10 * time.Minute}
+	h.pipe.opts.Feeds = []Feed{slow, moving, kept}
+
+	reload := make(chan []Feed)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { h.pipe.RunWithReload(ctx, reload); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	for h.clock.pending() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	h.clock.Advance(11 * time.Second)
+	waitRequests(t, &h.requests, 3) // slow is in flight, the others done
+	keptNext := func() time.Time {
+		st, _, err := h.pipe.store.Feed(context.Background(), "kept")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.NextPollAt
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for keptNext().IsZero() {
+		if time.Now().After(deadline) {
+			t.Fatal("kept's state not saved")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	next := keptNext()
+
+	moved, changed := moving, kept
+	moved.URL = base + "/new"
+	changed.Interval = time.Hour
+	reload <- []Feed{moved, changed} // slow removed while in flight
+	reload <- []Feed{moved, changed} // taken once the first is applied: no change
+	close(unblock)
+	waitRequests(t, &h.requests, 3)
+	// moving, at its new URL, within the start spread of the moment its poll ended
+	for end := h.clock.Now().Add(30 * time.Second); h.requests.Load() < 4 && h.clock.Now().Before(end); {
+		h.clock.Advance(time.Second)
+		time.Sleep(5 * time.Millisecond)
+	}
+	waitRequests(t, &h.requests, 4)
+	// Past the next poll of every feed: slow must not come back, kept comes at its time.
+	for h.clock.Now().Before(next.Add(6 * time.Minute)) {
+		h.clock.Advance(5 * time.Second)
+		time.Sleep(time.Millisecond)
+	}
+	waitRequests(t, &h.requests, 5)
+	time.Sleep(50 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	counts := map[string]int{}
+	for _, p := range paths {
+		counts[p]++
+	}
+	if counts["/slow"] != 1 || counts["/new"] < 1 || counts["/kept"] < 2 || counts["/old"] != 1 {
+		t.Errorf("requests %v: want /slow and /old once, /new and /kept again", counts)
+	}
+	if got := keptNext(); !got.After(next) {
+		t.Errorf("kept's next poll %v, want after its previous one %v", got, next)
+	}
+}

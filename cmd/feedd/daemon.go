@@ -9,6 +9,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
+	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -56,6 +59,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	case *timeout <= 0:
 		return &exitError{exitBadConfig, fmt.Errorf("--timeout %v: must be positive", *timeout)}
 	}
+	var hangup chan os.Signal
+	if !*once {
+		// From now on SIGHUP reloads the feed list rather than ending the process.
+		hangup = make(chan os.Signal, 1)
+		signal.Notify(hangup, syscall.SIGHUP)
+		defer signal.Stop(hangup)
+	}
 	cfg, err := loadConfig(*path, stderr)
 	if err != nil {
 		return err
@@ -86,13 +96,76 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *once {
 		err = d.once(ctx, *timeout, stdout)
 	} else {
-		err = d.run(ctx)
+		err = d.run(ctx, reloadOnHangup(ctx, hangup, *path, cfg, log))
 	}
 	var ee *exitError
 	if cause := context.Cause(ctx); errors.As(cause, &ee) {
 		return ee
 	}
 	return err
+}
+
+// reloadOnHangup reads the configuration file again on each signal of hangup and sends its feed
+// list on the channel it returns. A configuration that fails to load or validate is refused,
+// with its problems logged, and the current list is kept. Only the feed list is reloaded: a
+// change to any other key is logged as needing a restart.
+func reloadOnHangup(ctx context.Context, hangup <-chan os.Signal, path string, current config.Config, log *slog.Logger) <-chan []pipeline.Feed {
+	out := make(chan []pipeline.Feed)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hangup:
+			}
+			log.Info("SIGHUP: reloading the feed list", "config", path)
+			cfg, err := config.Load(path, os.Environ())
+			var feeds []pipeline.Feed
+			if err == nil {
+				feeds, err = pipelineFeeds(cfg.Feeds)
+			}
+			if err != nil {
+				var ps *config.Problems
+				if errors.As(err, &ps) {
+					for _, p := range *ps {
+						log.Error("invalid configuration", "problem", p.String())
+					}
+				}
+				log.Error("configuration reload refused: the feed list stays as it was", "config", path, "err", err)
+				continue
+			}
+			if others := changedKeys(current, cfg); len(others) > 0 {
+				log.Warn("only the feed list is reloaded: restart feedd to apply the other changes", "changed", others)
+			}
+			select {
+			case out <- feeds:
+				current.Feeds = cfg.Feeds
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// changedKeys names the top-level sections other than feeds that differ between a and b.
+func changedKeys(a, b config.Config) []string {
+	var out []string
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	for i := range va.NumField() {
+		f := va.Type().Field(i)
+		if f.Name == "Feeds" || !f.IsExported() {
+			continue
+		}
+		if !reflect.DeepEqual(va.Field(i).Interface(), vb.Field(i).Interface()) {
+			name := f.Name
+			if tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); tag != "" {
+				name = tag
+			}
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // lockDataDir creates data_dir and locks it for this process: a second daemon on it would share
@@ -327,14 +400,15 @@ func (d *daemon) startRelay(ctx context.Context) {
 }
 
 // run is the daemon: poll on schedule until ctx ends, then stop within shutdown_timeout of it.
-func (d *daemon) run(ctx context.Context) error {
+// Each feed list on reload replaces the one being polled.
+func (d *daemon) run(ctx context.Context, reload <-chan []pipeline.Feed) error {
 	d.log.Info("feedd started", "version", version, "feeds", len(d.cfg.Feeds), "nats", natsTarget(d.cfg),
 		"data_dir", d.cfg.DataDir)
 	relayCtx, stopRelay := context.WithCancel(context.Background())
 	d.startRelay(relayCtx)
 	stopping := make(chan time.Time, 1)
 	context.AfterFunc(ctx, func() { stopping <- time.Now() })
-	err := d.pipe.Run(ctx) // returns once the polls in flight have been cancelled
+	err := d.pipe.RunWithReload(ctx, reload) // returns once the polls in flight have been cancelled
 	deadline := (<-stopping).Add(d.parts.shutdownTimeout)
 	d.log.Info("shutting down", "timeout", d.parts.shutdownTimeout)
 	d.shutdown(deadline, stopRelay)

@@ -32,6 +32,26 @@ type parts struct {
 	shutdownTimeout time.Duration
 }
 
+// pipelineFeeds turns the configured feeds into the pipeline's: at start and on SIGHUP.
+func pipelineFeeds(list []config.Feed) ([]pipeline.Feed, error) {
+	feeds := make([]pipeline.Feed, len(list))
+	for i, f := range list {
+		feeds[i] = pipeline.Feed{ID: f.ID, URL: f.URL, Name: f.Name, Lang: f.Language, Interval: f.Interval, Charset: f.Charset,
+			FullText: pipeline.FullText(f.FullText)}
+		if f.Extract.Body != "" || len(f.Extract.Strip) > 0 {
+			feeds[i].Rule = &pipeline.PageRule{Body: f.Extract.Body, Strip: f.Extract.Strip}
+		}
+		if f.Timezone != "" {
+			zone, err := time.LoadLocation(f.Timezone)
+			if err != nil {
+				return nil, fmt.Errorf("feed %s: %w", f.ID, err) // validated by config already
+			}
+			feeds[i].Zone = zone
+		}
+	}
+	return feeds, nil
+}
+
 // pagesWanted reports whether any feed may have its article pages read.
 func pagesWanted(cfg config.Config) bool {
 	if cfg.Extract.FullText != config.FullTextNever {
@@ -75,20 +95,9 @@ func partsOf(cfg config.Config) (parts, error) {
 	} else {
 		p.bus.URL, p.bus.Creds = cfg.NATS.URL, cfg.NATS.Creds
 	}
-	feeds := make([]pipeline.Feed, len(cfg.Feeds))
-	for i, f := range cfg.Feeds {
-		feeds[i] = pipeline.Feed{ID: f.ID, URL: f.URL, Name: f.Name, Lang: f.Language, Interval: f.Interval, Charset: f.Charset,
-			FullText: pipeline.FullText(f.FullText)}
-		if f.Extract.Body != "" || len(f.Extract.Strip) > 0 {
-			feeds[i].Rule = &pipeline.PageRule{Body: f.Extract.Body, Strip: f.Extract.Strip}
-		}
-		if f.Timezone != "" {
-			zone, err := time.LoadLocation(f.Timezone)
-			if err != nil {
-				return parts{}, fmt.Errorf("feed %s: %w", f.ID, err) // validated by config already
-			}
-			feeds[i].Zone = zone
-		}
+	feeds, err := pipelineFeeds(cfg.Feeds)
+	if err != nil {
+		return parts{}, err
 	}
 	p.pipeline = pipeline.Options{
 		Feeds:        feeds,
