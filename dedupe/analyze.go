@@ -38,7 +38,7 @@ type analysis struct {
 type match struct {
 	slot         uint32
 	sim, jaccard float64
-	hours        float64
+	copyOf       bool // the new article is a copy of the candidate, or its start cut short
 }
 
 // analyze fills a from the normalised title and text. The body is the text, or the title when the

@@ -20,11 +20,6 @@ const (
 	leadBands    = leadSize / leadBandRows // 4
 	bandsPerDoc  = bodyBands + leadBands
 
-	// maxBucket caps the articles one band key gathers. A band value shared by that many
-	// articles comes from boilerplate or a template, not from one story: it adds no further
-	// entries and its lookups return only the first maxBucket.
-	maxBucket = 32
-
 	// chunkEntries is the number of entries per slab chunk: the slab grows a chunk at a time,
 	// never more than one chunk beyond what it holds.
 	chunkEntries = 4096
@@ -144,7 +139,7 @@ func (x *index) push(id, cluster, feed string, at time.Time, fp *fingerprint) ui
 // 25 to 31 keys of every article. build sizes the table once for all the keys, sorts them by
 // the region of the table they fall in (a counting sort that keeps the slot order within a
 // region), then fills the table a region at a time, each region small enough to stay in cache.
-// A key's cells still go in in slot order, so the same maxBucket slots are kept.
+// A key's cells still go in in slot order.
 func (x *index) build(from int) {
 	if from >= x.n {
 		return
@@ -231,7 +226,7 @@ func decodeID(dst *[32]byte, id string) bool {
 // It adds to *sink what it read to prefetch (see touch).
 func (x *index) candidates(dst []uint32, fp *fingerprint, sink *uint32) []uint32 {
 	var keys [bandsPerDoc + maxRare]uint32
-	ks := bandKeys(&keys, fp, rareQuery)
+	ks := bandKeys(&keys, fp, rareKeys) // the keys it is indexed under: a pair meets either way
 	*sink += x.table.touch(ks)
 	for _, k := range ks {
 		dst = x.table.lookup(dst, k)
@@ -332,24 +327,19 @@ func (t *bandTable) home(key uint32) int {
 	return int(uint64(key) * uint64(len(t.cells)) >> 32)
 }
 
-// insert adds (key, slot) unless the key already fills maxBucket cells.
+// insert adds (key, slot). A key gathers every slot entered under it: a cap would keep the
+// first ones, and whether two articles meet would depend on what arrived before them.
 func (t *bandTable) insert(key, slot uint32) {
 	if float64(t.used+1) > tableMaxLoad*float64(len(t.cells)) {
 		t.grow()
 	}
 	n := len(t.cells)
-	same := 0
 	for j := t.home(key); ; {
 		c := &t.cells[j]
 		if c.slot == 0 {
 			c.key, c.slot = key, slot+1
 			t.used++
 			return
-		}
-		if c.key == key {
-			if same++; same >= maxBucket {
-				return
-			}
 		}
 		if j++; j == n {
 			j = 0

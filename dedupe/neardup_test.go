@@ -108,7 +108,7 @@ func FuzzFingerprint(f *testing.F) {
 			t.Fatalf("re-encoding differs: got %x, want %x", again, b)
 		}
 		a.analyze(Normalize("عنوان"), Normalize(story))
-		_ = measure(&a, &fp, time.Hour)
+		_ = measure(&a.fp, &fp, time.Hour)
 		x := newIndex()
 		x.add("a", "a", "f", time.Unix(0, 0), &fp)
 		var sink uint32
