@@ -42,8 +42,9 @@ type fingerprint struct {
 
 // fingerprintVersion is the first byte of an encoded fingerprint. Bump it whenever the
 // fingerprint's meaning changes (shingling, hashing, normalisation): an index is never rebuilt
-// from fingerprints of another version.
-const fingerprintVersion = 1
+// from fingerprints of another version. Version 2: the rare words are ranked by the builtin
+// document frequencies, no longer by those counted as articles were recorded.
+const fingerprintVersion = 2
 
 // fixedEncodedLen is the encoded size before the variable-length lists; maxEncodedLen the most
 // an encoding takes.
