@@ -254,8 +254,8 @@ func slicesContains(s []uint32, v uint32) bool {
 //     atStart), the titles agree and the numbers agree.
 //  4. Rewrite, by rare words: Jaccard at least 0.08, 5 shared rare words, two title words (or
 //     one, with Jaccard 0.15 and two of the three rarest words of one in the other), lengths
-//     within a factor of 2.5, at most 36 hours apart, numbers agreeing, both texts at least 25
-//     shingles long.
+//     within a factor of 2.5, at most 36 hours apart, numbers agreeing, both texts at least
+//     summaryShingles (40) long.
 //  5. Rewrite, by title: four title words, three shared rare words of which one is in at most
 //     4 articles of the builtin table, and the bounds of rule 4.
 //
@@ -313,8 +313,12 @@ func judgeRule(f *features, p *judgeParams) (float64, int) {
 		}
 		return 0, 0
 	}
-	rewrite := f.nS >= 25 && ratio <= 2.5 && f.hours < 36 && numbersAgree
-	name := f.sharedMinDF <= ownDF
+	// A rewrite shares few shingles by nature: its evidence (title and rare words) only means
+	// something in texts long enough to tell a story of their own, not in a title and a sentence
+	// (a feed's summary), where one formula and one name make a match.
+	story := f.nS >= summaryShingles
+	rewrite := story && ratio <= 2.5 && f.hours < 36 && numbersAgree
+	name := story && f.sharedMinDF <= ownDF
 	switch {
 	case f.jaccard >= 0.5 && ratio <= 1.5 && (f.titleShared >= 1 || f.jaccard >= 0.7 && shorterIn >= 0.95 ||
 		f.rareShared >= 8 && name):
@@ -329,6 +333,10 @@ func judgeRule(f *features, p *judgeParams) (float64, int) {
 	}
 	return 0, 0
 }
+
+// summaryShingles is the fewest shingles a text needs for the rewrite rules: a title and a
+// first sentence, what a feed's summary holds, have fewer.
+const summaryShingles = 40
 
 // minStoryShingles is the fewest shingles a text needs for anything but a near-verbatim match:
 // shorter ones are captions, headlines and one-line notices, whose few words say too little.
@@ -353,6 +361,11 @@ func (f *features) guard(rule int, p *judgeParams) bool {
 		// 400 same-story pairs (next-day reprints of a story retitled).
 		return f.hours >= 12 && f.lead < 0.5 && f.titleShared < 4 && f.sharedMinDF >= p.recurDF
 	case 3:
+		// A recurring template, as for rule 2: a summary of one day's weather bulletin is the
+		// lead of the next day's.
+		if f.hours >= 12 && f.lead < 0.5 && f.titleShared < 4 && f.sharedMinDF >= p.recurDF {
+			return true
+		}
 		// One actor, two counterparts: a short text that would be the other's lead, but each
 		// names someone the other does not and they share no name: the King's cables to Niger and
 		// to Jamaica. Cost: 5 pairs.
