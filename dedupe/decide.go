@@ -99,25 +99,45 @@ type Decision struct {
 //     position in the text of each bucket's shingle;
 //   - a MinHash of its lead (the first 40 words, 16 buckets);
 //   - a sample of the numbers it states, its title words, and its 16 rarest words (by how many
-//     recorded articles contain them; stop words and numbers left out).
+//     articles of the development days contain them, a table built into the package; stop words
+//     and numbers left out).
 //
 // Candidates come from an LSH table: 21 bands of 3 body buckets, 4 bands of 4 lead buckets, and
-// the article's rarest words (at most 6, each in at most 32 recorded articles). Each candidate
-// within the window is measured against the new article, which is seen in full (Jaccard and
-// containment estimates, where in the other text the shared part lies, leads, numbers, title and
-// rare words), and judge decides. A new article whose own feed has a recurring item among the
-// candidates (see recurring) matches nothing older than 12 hours. The original is the accepted
-// candidate with the highest estimated Jaccard similarity; the cluster is that article's.
+// the article's rarest words (at most 8, each in at most 32 articles of the builtin table), the
+// same keys whether the article is indexed or looked up, and every article is kept under every
+// key. Each candidate within the window is measured against the new article, fingerprint against
+// fingerprint (Jaccard and containment estimates, where in the longer text the shared part lies,
+// leads, numbers, title and rare words), and judge decides (see judge for its rules and guards).
+//
+// # Order
+//
+// Whether two articles are judged one story depends on nothing but the two: their fingerprints,
+// measured shorter against longer, and the time between them. Rare words are ranked by a fixed
+// table (builtinDocFreq), not by what was recorded before; no LSH bucket is capped; no third
+// article vetoes a match. So the same articles give the same pairs judged one story whatever the
+// order in which they arrive (TestDecisionIgnoresArrivalOrder). Which article is the original
+// follows arrival, and with it duplicate_of and cluster_id.
+//
+// # Stories
+//
+// A story (a cluster) is its first article, published as new, whose id is the cluster id, and
+// the duplicates that joined it. A new article joins a story when it is judged the same story as
+// the story's first article, or when it is a copy of one of the story's members: near-verbatim,
+// or the member's start cut short. A chain (A like B, B like C, A unlike C) never makes A and C
+// one story: C joins B's story only if C matches A, or is a copy of B. When the article may join
+// several stories it joins the one whose member is closest to it (highest estimated Jaccard
+// similarity, then similarity, then smallest id); DuplicateOf is that member and ClusterID the
+// story's first article. An exact-content duplicate (same ContentKey) joins the story of the
+// first article recorded with that key.
 //
 // Memory: about 760 bytes per indexed article at a million articles (the item: fingerprint,
-// time, ids, feed, 448 bytes; the LSH table: 25 to 31 cells of 8 bytes, kept between 53% and 80%
-// full), plus a fixed 256 KiB of document frequencies. BenchmarkDecide1M measures it. Pruned
-// articles keep their memory until the next compaction, which runs when they are as many as the
-// live ones, so a steady window holds at most twice its articles.
+// time, ids, feed, 448 bytes; the LSH table: 25 to 33 cells of 8 bytes, kept between 53% and 80%
+// full), plus the builtin table of 256 KiB. BenchmarkDecide1M measures it. Pruned articles keep
+// their memory until the next compaction, which runs when they are as many as the live ones, so a
+// steady window holds at most twice its articles.
 //
-// Persistence: the store keeps Decision.Fingerprint with the article; Restore reloads the index
-// at start. The document frequencies are rebuilt from the rare words only, and grow back to
-// their full counts as new articles are recorded.
+// Persistence: the store keeps Decision.Fingerprint with the article; Restore and RestoreAll
+// reload the index at start. Fingerprints of another version are skipped.
 type Decider struct {
 	keys   Keys
 	window time.Duration

@@ -111,12 +111,6 @@ func (d *docFreq) add(h uint64) {
 	}
 }
 
-func (d *docFreq) halve() {
-	for i := range d.counts {
-		d.counts[i] >>= 1
-	}
-}
-
 // docFreqTable is the gzipped builtin table: the counts of the 2^18 counters over the 3,942
 // articles of the development days (SaudiNewsNet 2015-08-01 to -03), made by
 // TestBuiltinDocFreq with -update. It holds counts of hashed words, no text.
