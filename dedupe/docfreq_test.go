@@ -54,3 +54,22 @@ func TestDecodeDocFreqRejects(t *testing.T) {
 		}
 	}
 }
+
+func FuzzDecodeDocFreq(f *testing.F) {
+	f.Add(encodeDocFreq(newDocFreq()))
+	f.Add([]byte{0x1f, 0x8b})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d, err := decodeDocFreq(b)
+		if err != nil {
+			return
+		}
+		// What decodes is a whole table that encodes back to one that decodes the same.
+		if len(d.counts) != 1<<docFreqBits {
+			t.Fatalf("decoded %d counters, want %d", len(d.counts), 1<<docFreqBits)
+		}
+		again, err := decodeDocFreq(encodeDocFreq(d))
+		if err != nil || !bytes.Equal(again.counts, d.counts) {
+			t.Fatalf("re-encoding changed the table: %v", err)
+		}
+	})
+}
