@@ -32,7 +32,7 @@ type fingerprint struct {
 	nTitle uint8
 	title  [maxTitleWords]uint16
 	// rare holds the top 32 bits of the hashes of the body's nRare rarest words (fewest
-	// articles containing them when it was decided, stop words and numbers left out), rarest
+	// articles of the builtin table containing them, stop words and numbers left out), rarest
 	// first: the names, places and terms that make the story. The first rareKeys are LSH keys.
 	nRare uint8
 	rare  [maxRare]uint32
