@@ -45,7 +45,7 @@ func judgePairs(arts []snnArticle, pairs []devPair) ([]judgedPair, error) {
 // shareKey reports whether two fingerprints share an LSH key: whether either, indexed, is a
 // candidate for the other.
 func shareKey(a, b *fingerprint) bool {
-	var ka, kb [bandsPerDoc + maxRare]uint32
+	var ka, kb [bandsPerDoc + maxRareKeys]uint32
 	sb := bandKeys(&kb, b, rareKeys)
 	for _, k := range bandKeys(&ka, a, rareKeys) {
 		if slices.Contains(sb, k) {

@@ -97,7 +97,7 @@ func (x *index) slot(s uint32) *item {
 // add indexes a fingerprint and returns its slot.
 func (x *index) add(id, cluster, feed string, at time.Time, fp *fingerprint) uint32 {
 	s := x.push(id, cluster, feed, at, fp)
-	var keys [bandsPerDoc + maxRare]uint32
+	var keys [bandsPerDoc + maxRareKeys]uint32
 	for _, k := range bandKeys(&keys, fp, rareKeys) {
 		x.table.insert(k, s)
 	}
@@ -144,10 +144,10 @@ func (x *index) build(from int) {
 	if from >= x.n {
 		return
 	}
-	var keys [bandsPerDoc + maxRare]uint32
+	var keys [bandsPerDoc + maxRareKeys]uint32
 	total := 0
 	for s := from; s < x.n; s++ {
-		total += bandsPerDoc + min(rareKeys, int(x.slot(uint32(s)).fp.nKeys))
+		total += bandsPerDoc + rareKeyCount(min(rareKeys, int(x.slot(uint32(s)).fp.nKeys)))
 	}
 	x.table.reserve(total)
 	// Regions of about buildRegionCells cells: the top bits of a key give its region, as its
@@ -225,7 +225,7 @@ func decodeID(dst *[32]byte, id string) bool {
 // candidates appends to dst the live slots that share a band with fp, each once, in slot order.
 // It adds to *sink what it read to prefetch (see touch).
 func (x *index) candidates(dst []uint32, fp *fingerprint, sink *uint32) []uint32 {
-	var keys [bandsPerDoc + maxRare]uint32
+	var keys [bandsPerDoc + maxRareKeys]uint32
 	ks := bandKeys(&keys, fp, rareKeys) // the keys it is indexed under: a pair meets either way
 	*sink += x.table.touch(ks)
 	for _, k := range ks {
@@ -279,10 +279,10 @@ func (x *index) compact() {
 	*x = *nx
 }
 
-// bandKeys computes the LSH keys of fp into keys: the body bands, the lead bands, then up to
-// rare of its rarest words. Each key mixes the band's number with its values, so equal values in
+// bandKeys computes the LSH keys of fp into keys: the body bands, the lead bands, then every pair
+// of its rarest words, up to rare of them. Each key mixes the band's number with its values, so equal values in
 // different bands do not meet.
-func bandKeys(keys *[bandsPerDoc + maxRare]uint32, fp *fingerprint, rare int) []uint32 {
+func bandKeys(keys *[bandsPerDoc + maxRareKeys]uint32, fp *fingerprint, rare int) []uint32 {
 	for b := range bodyBands {
 		v := fp.sig[b*bandRows:]
 		k := uint64(v[0]) | uint64(v[1])<<16 | uint64(v[2])<<32 | uint64(b)<<48
@@ -294,12 +294,27 @@ func bandKeys(keys *[bandsPerDoc + maxRare]uint32, fp *fingerprint, rare int) []
 		k = mix64(k) ^ uint64(bodyBands+b)<<56
 		keys[bodyBands+b] = uint32(mix64(k) >> 32)
 	}
+	// Pairs of rare words, not single ones: a word rare in the builtin table may be common in
+	// the window (a name in the news all week), and its key would gather every article that
+	// names it; two such words together are rare. The pair's key does not depend on which of
+	// the two is rarer in either text.
 	n := min(rare, int(fp.nKeys))
-	for i, r := range fp.rare[:n] {
-		keys[bandsPerDoc+i] = uint32(mix64(uint64(r)|0xA5<<56) >> 32)
+	k := bandsPerDoc
+	for i := 0; i < n; i++ {
+		for j := i + 1; j < n; j++ {
+			x, y := uint64(fp.rare[i]), uint64(fp.rare[j])
+			if x > y {
+				x, y = y, x
+			}
+			keys[k] = uint32(mix64(mix64(x<<32|y)^0xA5<<56) >> 32)
+			k++
+		}
 	}
-	return keys[:bandsPerDoc+n]
+	return keys[:k]
 }
+
+// rareKeyCount is how many rare-word keys bandKeys makes of n key words: one per pair.
+func rareKeyCount(n int) int { return n * (n - 1) / 2 }
 
 // bandTable is a multimap from 32-bit band keys to slots: open addressing with linear probing,
 // where one key may fill several cells. The cell of a key is found by scaling the key to the
