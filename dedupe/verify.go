@@ -379,7 +379,7 @@ func (f *features) guard(rule int, p *judgeParams) bool {
 			return true
 		}
 		// A template or an actor with another counterpart: the rare words they share are the
-		// formula's (none in fewer than 11 articles). Cost: 9 pairs.
+		// formula's (none in fewer than 11 articles). Cost: 8 pairs.
 		return f.sharedMinDF > p.formulaDF
 	}
 	return false
