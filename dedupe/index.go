@@ -47,8 +47,8 @@ const (
 //
 // Memory per article: the item (fingerprint 368 B, time, two 32-byte ids and flags: 448 B) and
 // up to 40 band cells of 8 bytes in a linear-probing table kept between 53% and 80% full: about
-// 915 B measured at a million articles. Pruned entries keep their memory until the next compaction, which runs when
-// they are as many as the live ones.
+// 915 B measured at a million articles. Pruned entries keep their memory until the next
+// compaction, which runs when they are as many as the live ones.
 type index struct {
 	chunks [][]item
 	n      int // slots used
