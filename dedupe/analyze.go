@@ -38,7 +38,7 @@ type analysis struct {
 type match struct {
 	slot         uint32
 	sim, jaccard float64
-	hours        float64
+	copyOf       bool // the new article is a copy of the candidate, or its start cut short
 }
 
 // analyze fills a from the normalised title and text. The body is the text, or the title when the
@@ -155,8 +155,8 @@ func (a *analysis) finish() {
 // rarest word has the smallest rank and ties are broken by hash.
 func rankedWord(df uint8, h32 uint32) uint64 { return uint64(df)<<32 | uint64(h32) }
 
-// pickRare fills the fingerprint's rare words: the content words that the fewest recorded
-// articles contain, ties broken by hash, and counts how many of them are rare enough to be LSH
+// pickRare fills the fingerprint's rare words: the content words that the fewest articles of
+// the table df contain (the Decider passes the builtin table), ties broken by hash, and counts how many of them are rare enough to be LSH
 // keys (in at most maxKeyDF articles).
 func (a *analysis) pickRare(df *docFreq) {
 	// The document frequencies first: reads independent of each other, which the processor

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 )
@@ -80,10 +79,10 @@ type Decision struct {
 	// persist with it (see [Decider.Restore]); nil for a repeat and for an article without words.
 	Fingerprint []byte
 
-	fp    *fingerprint // the decoded Fingerprint, for Record
-	at    time.Time    // the article's time in the index
-	feed  string       // the article's feed
-	words []uint32     // the article's content words, counted by Record
+	fp   *fingerprint // the decoded Fingerprint, for Record
+	at   time.Time    // the article's time in the index
+	feed string       // the article's feed
+	same []string     // the indexed articles judged the same story, by id
 }
 
 // Decider makes the duplicate decision. Callers serialise decide-then-record, so that two copies
@@ -100,32 +99,53 @@ type Decision struct {
 //     position in the text of each bucket's shingle;
 //   - a MinHash of its lead (the first 40 words, 16 buckets);
 //   - a sample of the numbers it states, its title words, and its 16 rarest words (by how many
-//     recorded articles contain them; stop words and numbers left out).
+//     articles of the development days contain them, a table built into the package; stop words
+//     and numbers left out).
 //
 // Candidates come from an LSH table: 21 bands of 3 body buckets, 4 bands of 4 lead buckets, and
-// the article's rarest words (at most 6, each in at most 32 recorded articles). Each candidate
-// within the window is measured against the new article, which is seen in full (Jaccard and
-// containment estimates, where in the other text the shared part lies, leads, numbers, title and
-// rare words), and judge decides. A new article whose own feed has a recurring item among the
-// candidates (see recurring) matches nothing older than 12 hours. The original is the accepted
-// candidate with the highest estimated Jaccard similarity; the cluster is that article's.
+// every pair of the article's 6 rarest words (each in at most 32 articles of the builtin
+// table), the same keys whether the article is indexed or looked up, and every article is kept
+// under every key: no bucket is capped, and a pair of rare words, unlike one, does not gather a
+// week of news about one name. Each candidate within the window is measured against the new article, fingerprint against
+// fingerprint (Jaccard and containment estimates, where in the longer text the shared part lies,
+// leads, numbers, title and rare words), and judge decides (see judge for its rules and guards).
 //
-// Memory: about 760 bytes per indexed article at a million articles (the item: fingerprint,
-// time, ids, feed, 448 bytes; the LSH table: 25 to 31 cells of 8 bytes, kept between 53% and 80%
-// full), plus a fixed 256 KiB of document frequencies. BenchmarkDecide1M measures it. Pruned
-// articles keep their memory until the next compaction, which runs when they are as many as the
-// live ones, so a steady window holds at most twice its articles.
+// # Order
 //
-// Persistence: the store keeps Decision.Fingerprint with the article; Restore reloads the index
-// at start. The document frequencies are rebuilt from the rare words only, and grow back to
-// their full counts as new articles are recorded.
+// Whether two articles are judged one story depends on nothing but the two: their fingerprints,
+// measured shorter against longer, and the time between them. Rare words are ranked by a fixed
+// table (builtinDocFreq), not by what was recorded before; no LSH bucket is capped; no third
+// article vetoes a match. So the same articles give the same pairs judged one story whatever the
+// order in which they arrive (TestDecisionIgnoresArrivalOrder). Which article is the original
+// follows arrival, and with it duplicate_of and cluster_id.
+//
+// # Stories
+//
+// A story (a cluster) is its first article, published as new, whose id is the cluster id, and
+// the duplicates that joined it. A new article joins a story when it is judged the same story as
+// the story's first article, or when it is a copy of one of the story's members: near-verbatim,
+// or the member's start cut short. A chain (A like B, B like C, A unlike C) never makes A and C
+// one story: C joins B's story only if C matches A, or is a copy of B. When the article may join
+// several stories it joins the one whose member is closest to it (highest estimated Jaccard
+// similarity, then similarity, then smallest id); DuplicateOf is that member and ClusterID the
+// story's first article. An exact-content duplicate (same ContentKey) joins the story of the
+// first article recorded with that key.
+//
+// Memory: about 915 bytes per indexed article at a million articles (the item: fingerprint,
+// time, ids, feed, 448 bytes; the LSH table: 25 to 40 cells of 8 bytes, kept between 53% and 80%
+// full), plus the builtin table of 256 KiB. BenchmarkDecide1M measures it. Pruned articles keep
+// their memory until the next compaction, which runs when they are as many as the live ones, so a
+// steady window holds at most twice its articles.
+//
+// Persistence: the store keeps Decision.Fingerprint with the article; Restore and RestoreAll
+// reload the index at start. Fingerprints of another version are skipped.
 type Decider struct {
 	keys   Keys
 	window time.Duration
 
 	mu  sync.RWMutex
 	idx *index
-	df  *docFreq
+	df  *docFreq // builtinDocFreq: fixed, so that a word's rank never depends on what arrived
 
 	scratch sync.Pool // *analysis
 }
@@ -140,7 +160,7 @@ func NewDecider(keys Keys, window time.Duration) *Decider {
 	if window <= 0 {
 		window = DefaultWindow
 	}
-	return &Decider{keys: keys, window: window, idx: newIndex(), df: newDocFreq()}
+	return &Decider{keys: keys, window: window, idx: newIndex(), df: builtinDocFreq()}
 }
 
 // Decide classifies d as a repeat, a duplicate or a new story. now is the time of the decision
@@ -206,27 +226,24 @@ func (dd *Decider) Decide(ctx context.Context, d Doc, now time.Time) (Decision, 
 		dec.Similarity = 1
 	}
 	if a.ok {
-		dd.near(a, &dec, dec.Verdict == New)
+		dd.near(a, &dec)
 		fp := a.fp
 		dec.fp = &fp
 		dec.Fingerprint = fp.appendBinary(make([]byte, 0, maxEncodedLen))
-		dec.words = slices.Clone(a.content32)
 	}
 	return dec, nil
 }
 
-// near completes the analysed article's fingerprint with its rare words and, when search is set,
-// looks it up in the index: when judge accepts a candidate, dec becomes a duplicate of the best.
-func (dd *Decider) near(a *analysis, dec *Decision, search bool) {
+// near completes the analysed article's fingerprint with its rare words and looks it up in the
+// index: when judge accepts candidates and dec is not an exact-content duplicate already, dec
+// becomes a duplicate (see chooseCluster). An exact-content duplicate is looked up too, so that
+// the articles judged the same story (dec.same) do not depend on whether its twin came first.
+func (dd *Decider) near(a *analysis, dec *Decision) {
 	dd.mu.RLock()
 	defer dd.mu.RUnlock()
 	a.pickRare(dd.df)
-	if !search {
-		return
-	}
 	a.cands = dd.idx.candidates(a.cands[:0], &a.fp, &a.sink)
 	a.accepted = a.accepted[:0]
-	template := false
 	at, window := dec.at.Unix(), int64(dd.window/time.Second)
 	for _, s := range a.cands {
 		e := dd.idx.slot(s)
@@ -234,43 +251,81 @@ func (dd *Decider) near(a *analysis, dec *Decision, search bool) {
 		if dt > window || -dt > window {
 			continue
 		}
-		f := measure(a, &e.fp, time.Duration(dt)*time.Second)
-		sim, ok := judge(&f)
-		own := dd.idx.sameFeed(s, dec.feed)
-		if recurring(&f) && own {
-			template = true
-		}
-		if ok && own && f.jaccard < sameOutletJaccard {
-			ok = false
-		}
-		if ok {
-			a.accepted = append(a.accepted, match{s, sim, f.jaccard, f.hours})
+		f := measure(&a.fp, &e.fp, time.Duration(dt)*time.Second)
+		f.sameOutlet = dd.idx.sameFeed(s, dec.feed)
+		if sim, ok := judge(&f); ok {
+			// A copy of an indexed article, or its start cut short, tells what that article
+			// tells: it may join the article's story through it (see chooseCluster).
+			copyOf := f.jaccard >= nearVerbatim || a.fp.shingles <= e.fp.shingles && f.isLeadOf()
+			a.accepted = append(a.accepted, match{s, sim, f.jaccard, copyOf})
 		}
 	}
-	// The original is the accepted candidate whose text is closest overall (highest Jaccard),
-	// not the one with the highest score of its own rule: a lead that is wholly contained in a
-	// longer text is less like the new article than a verbatim copy.
-	best, bestSim, bestJ := uint32(0), 0.0, -1.0
-	for _, m := range a.accepted {
-		if template && m.hours >= templateHours {
-			continue
-		}
-		if m.jaccard > bestJ {
-			best, bestSim, bestJ = m.slot, m.sim, m.jaccard
-		}
-	}
-	if bestJ < 0 {
+	if len(a.accepted) == 0 {
 		return
 	}
-	id, cluster := dd.idx.ids(best)
+	dec.same = make([]string, len(a.accepted))
+	for i, m := range a.accepted {
+		dec.same[i], _ = dd.idx.ids(m.slot)
+	}
+	if dec.Verdict != New {
+		return
+	}
+	best, ok := dd.chooseCluster(a.accepted)
+	if !ok {
+		return
+	}
+	id, cluster := dd.idx.ids(best.slot)
 	dec.Verdict = Duplicate
 	dec.DuplicateOf = id
 	dec.ClusterID = cluster
 	if cluster == "" {
 		dec.ClusterID = id
 	}
-	dec.Similarity = bestSim
+	dec.Similarity = best.sim
 }
+
+// chooseCluster picks, among the accepted candidates, the article a new one duplicates. A story
+// (a cluster) is its first article, the root, published as new, and the duplicates that joined it.
+// A new article joins a story when it is judged the same story as its root, or when it is a
+// copy of one of its members: near-verbatim (estimated Jaccard similarity at least nearVerbatim),
+// or the member's start cut short (see isLeadOf). A copy of a member tells what that member
+// tells. A match of another kind with a member only (a rewrite of a duplicate, or a longer text
+// that a duplicate is the lead of) is not enough: so a chain (A like B, B like C) cannot put an
+// unrelated A and C in one story. Of the stories it may join, it joins the one whose member is
+// closest to it (highest estimated Jaccard similarity, then highest similarity, then smallest id,
+// so that the choice depends on nothing but the matches); duplicate_of is that member. When it
+// may join none, it is new.
+func (dd *Decider) chooseCluster(accepted []match) (match, bool) {
+	joinable := make(map[string]bool, len(accepted))
+	for _, m := range accepted {
+		if id, cluster := dd.idx.ids(m.slot); id == cluster || cluster == "" {
+			joinable[id] = true
+		} else if m.copyOf {
+			joinable[cluster] = true
+		}
+	}
+	var best match
+	var bestID string
+	found := false
+	for _, m := range accepted {
+		id, cluster := dd.idx.ids(m.slot)
+		if cluster == "" {
+			cluster = id
+		}
+		if !joinable[cluster] {
+			continue
+		}
+		if !found || m.jaccard > best.jaccard || m.jaccard == best.jaccard &&
+			(m.sim > best.sim || m.sim == best.sim && id < bestID) {
+			best, bestID, found = m, id, true
+		}
+	}
+	return best, found
+}
+
+// nearVerbatim is the estimated Jaccard similarity from which two texts are copies of one text:
+// every different-story pair of the development set is below 0.72.
+const nearVerbatim = 0.85
 
 // sameOutletJaccard is the least similarity at which two texts of one outlet are duplicates. An
 // outlet republishes its own story nearly word for word; two of its texts that only share
@@ -293,9 +348,6 @@ func (dd *Decider) Record(id, clusterID string, dec Decision) {
 	}
 	dd.mu.Lock()
 	defer dd.mu.Unlock()
-	for _, w := range dec.words {
-		dd.df.add(uint64(w) << 32)
-	}
 	dd.idx.add(id, clusterID, dec.feed, dec.at, dec.fp)
 }
 
@@ -317,7 +369,6 @@ func (dd *Decider) Restore(id, clusterID, feedID string, at time.Time, fp []byte
 	}
 	dd.mu.Lock()
 	defer dd.mu.Unlock()
-	dd.countRare(&f)
 	dd.idx.add(id, clusterID, feedID, at, &f)
 	return nil
 }
@@ -336,25 +387,13 @@ func decodeRestored(f *fingerprint, id string, fp []byte) (bool, error) {
 	return false, fmt.Errorf("dedupe: restore article %s: %w", id, err)
 }
 
-// countRare adds a restored fingerprint's words to the document frequencies. Only the rare words
-// were kept: the frequencies of the others build up again as new articles are recorded. The
-// caller holds dd.mu.
-func (dd *Decider) countRare(f *fingerprint) {
-	for _, w := range f.rareList() {
-		dd.df.add(uint64(w) << 32)
-	}
-}
-
 // Prune removes from the index the articles older than before (typically now minus the window):
 // they can no longer be the original of a duplicate. It returns how many were removed. Memory is
 // given back once the removed articles are as many as those left.
 func (dd *Decider) Prune(before time.Time) int {
 	dd.mu.Lock()
 	defer dd.mu.Unlock()
-	n, compacted := dd.idx.prune(before)
-	if compacted {
-		dd.df.halve()
-	}
+	n, _ := dd.idx.prune(before)
 	return n
 }
 

@@ -32,7 +32,7 @@ type fingerprint struct {
 	nTitle uint8
 	title  [maxTitleWords]uint16
 	// rare holds the top 32 bits of the hashes of the body's nRare rarest words (fewest
-	// articles containing them when it was decided, stop words and numbers left out), rarest
+	// articles of the builtin table containing them, stop words and numbers left out), rarest
 	// first: the names, places and terms that make the story. The first rareKeys are LSH keys.
 	nRare uint8
 	rare  [maxRare]uint32
@@ -42,8 +42,9 @@ type fingerprint struct {
 
 // fingerprintVersion is the first byte of an encoded fingerprint. Bump it whenever the
 // fingerprint's meaning changes (shingling, hashing, normalisation): an index is never rebuilt
-// from fingerprints of another version.
-const fingerprintVersion = 1
+// from fingerprints of another version. Version 2: the rare words are ranked by the builtin
+// document frequencies, no longer by those counted as articles were recorded.
+const fingerprintVersion = 2
 
 // fixedEncodedLen is the encoded size before the variable-length lists; maxEncodedLen the most
 // an encoding takes.

@@ -8,9 +8,8 @@ package dedupe
 // article back, and one that was never recorded costs a scan of the whole index.
 //
 // When the newest article with an id was pruned already, nothing is removed for it: an older
-// article with the same id is the store's, not the caller's. The document frequencies keep the
-// words of what is forgotten: they are estimates, and a few extra counts change no decision that
-// matters.
+// article with the same id is the store's, not the caller's. Nothing else needs taking back: the
+// word frequencies the decision ranks by are a fixed table, not counted from what is recorded.
 func (dd *Decider) Forget(ids ...string) int {
 	if len(ids) == 0 {
 		return 0

@@ -20,11 +20,6 @@ const (
 	leadBands    = leadSize / leadBandRows // 4
 	bandsPerDoc  = bodyBands + leadBands
 
-	// maxBucket caps the articles one band key gathers. A band value shared by that many
-	// articles comes from boilerplate or a template, not from one story: it adds no further
-	// entries and its lookups return only the first maxBucket.
-	maxBucket = 32
-
 	// chunkEntries is the number of entries per slab chunk: the slab grows a chunk at a time,
 	// never more than one chunk beyond what it holds.
 	chunkEntries = 4096
@@ -51,9 +46,9 @@ const (
 // multimap from band keys to slab slots. It is not safe for concurrent use; the Decider guards it.
 //
 // Memory per article: the item (fingerprint 368 B, time, two 32-byte ids and flags: 448 B) and
-// up to 31 band cells of 8 bytes in a linear-probing table kept between 53% and 80% full: about
-// 760 B measured at a million articles. Pruned entries keep their memory until the next compaction, which runs when
-// they are as many as the live ones.
+// up to 40 band cells of 8 bytes in a linear-probing table kept between 53% and 80% full: about
+// 915 B measured at a million articles. Pruned entries keep their memory until the next
+// compaction, which runs when they are as many as the live ones.
 type index struct {
 	chunks [][]item
 	n      int // slots used
@@ -102,7 +97,7 @@ func (x *index) slot(s uint32) *item {
 // add indexes a fingerprint and returns its slot.
 func (x *index) add(id, cluster, feed string, at time.Time, fp *fingerprint) uint32 {
 	s := x.push(id, cluster, feed, at, fp)
-	var keys [bandsPerDoc + maxRare]uint32
+	var keys [bandsPerDoc + maxRareKeys]uint32
 	for _, k := range bandKeys(&keys, fp, rareKeys) {
 		x.table.insert(k, s)
 	}
@@ -141,18 +136,18 @@ func (x *index) push(id, cluster, feed string, at time.Time, fp *fingerprint) ui
 // build enters in the table the band keys of the slots from from on, which push added: the same
 // cells as adding them one by one, in a fraction of the time. One by one, each key lands at a
 // random place in a table far larger than the processor's caches, a cache miss for each of the
-// 25 to 31 keys of every article. build sizes the table once for all the keys, sorts them by
+// 25 to 40 keys of every article. build sizes the table once for all the keys, sorts them by
 // the region of the table they fall in (a counting sort that keeps the slot order within a
 // region), then fills the table a region at a time, each region small enough to stay in cache.
-// A key's cells still go in in slot order, so the same maxBucket slots are kept.
+// A key's cells still go in in slot order.
 func (x *index) build(from int) {
 	if from >= x.n {
 		return
 	}
-	var keys [bandsPerDoc + maxRare]uint32
+	var keys [bandsPerDoc + maxRareKeys]uint32
 	total := 0
 	for s := from; s < x.n; s++ {
-		total += bandsPerDoc + min(rareKeys, int(x.slot(uint32(s)).fp.nKeys))
+		total += bandsPerDoc + rareKeyCount(min(rareKeys, int(x.slot(uint32(s)).fp.nKeys)))
 	}
 	x.table.reserve(total)
 	// Regions of about buildRegionCells cells: the top bits of a key give its region, as its
@@ -230,8 +225,8 @@ func decodeID(dst *[32]byte, id string) bool {
 // candidates appends to dst the live slots that share a band with fp, each once, in slot order.
 // It adds to *sink what it read to prefetch (see touch).
 func (x *index) candidates(dst []uint32, fp *fingerprint, sink *uint32) []uint32 {
-	var keys [bandsPerDoc + maxRare]uint32
-	ks := bandKeys(&keys, fp, rareQuery)
+	var keys [bandsPerDoc + maxRareKeys]uint32
+	ks := bandKeys(&keys, fp, rareKeys) // the keys it is indexed under: a pair meets either way
 	*sink += x.table.touch(ks)
 	for _, k := range ks {
 		dst = x.table.lookup(dst, k)
@@ -284,10 +279,10 @@ func (x *index) compact() {
 	*x = *nx
 }
 
-// bandKeys computes the LSH keys of fp into keys: the body bands, the lead bands, then up to
-// rare of its rarest words. Each key mixes the band's number with its values, so equal values in
+// bandKeys computes the LSH keys of fp into keys: the body bands, the lead bands, then every pair
+// of its rarest words, up to rare of them. Each key mixes the band's number with its values, so equal values in
 // different bands do not meet.
-func bandKeys(keys *[bandsPerDoc + maxRare]uint32, fp *fingerprint, rare int) []uint32 {
+func bandKeys(keys *[bandsPerDoc + maxRareKeys]uint32, fp *fingerprint, rare int) []uint32 {
 	for b := range bodyBands {
 		v := fp.sig[b*bandRows:]
 		k := uint64(v[0]) | uint64(v[1])<<16 | uint64(v[2])<<32 | uint64(b)<<48
@@ -299,12 +294,27 @@ func bandKeys(keys *[bandsPerDoc + maxRare]uint32, fp *fingerprint, rare int) []
 		k = mix64(k) ^ uint64(bodyBands+b)<<56
 		keys[bodyBands+b] = uint32(mix64(k) >> 32)
 	}
+	// Pairs of rare words, not single ones: a word rare in the builtin table may be common in
+	// the window (a name in the news all week), and its key would gather every article that
+	// names it; two such words together are rare. The pair's key does not depend on which of
+	// the two is rarer in either text.
 	n := min(rare, int(fp.nKeys))
-	for i, r := range fp.rare[:n] {
-		keys[bandsPerDoc+i] = uint32(mix64(uint64(r)|0xA5<<56) >> 32)
+	k := bandsPerDoc
+	for i := 0; i < n; i++ {
+		for j := i + 1; j < n; j++ {
+			x, y := uint64(fp.rare[i]), uint64(fp.rare[j])
+			if x > y {
+				x, y = y, x
+			}
+			keys[k] = uint32(mix64(mix64(x<<32|y)^0xA5<<56) >> 32)
+			k++
+		}
 	}
-	return keys[:bandsPerDoc+n]
+	return keys[:k]
 }
+
+// rareKeyCount is how many rare-word keys bandKeys makes of n key words: one per pair.
+func rareKeyCount(n int) int { return n * (n - 1) / 2 }
 
 // bandTable is a multimap from 32-bit band keys to slots: open addressing with linear probing,
 // where one key may fill several cells. The cell of a key is found by scaling the key to the
@@ -332,24 +342,19 @@ func (t *bandTable) home(key uint32) int {
 	return int(uint64(key) * uint64(len(t.cells)) >> 32)
 }
 
-// insert adds (key, slot) unless the key already fills maxBucket cells.
+// insert adds (key, slot). A key gathers every slot entered under it: a cap would keep the
+// first ones, and whether two articles meet would depend on what arrived before them.
 func (t *bandTable) insert(key, slot uint32) {
 	if float64(t.used+1) > tableMaxLoad*float64(len(t.cells)) {
 		t.grow()
 	}
 	n := len(t.cells)
-	same := 0
 	for j := t.home(key); ; {
 		c := &t.cells[j]
 		if c.slot == 0 {
 			c.key, c.slot = key, slot+1
 			t.used++
 			return
-		}
-		if c.key == key {
-			if same++; same >= maxBucket {
-				return
-			}
 		}
 		if j++; j == n {
 			j = 0

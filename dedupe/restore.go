@@ -42,7 +42,6 @@ func (dd *Decider) RestoreAll(load func(restore RestoreFunc) error) error {
 		if clusterID == "" {
 			clusterID = id
 		}
-		dd.countRare(&f)
 		dd.idx.push(id, clusterID, feedID, at, &f)
 		return nil
 	})

@@ -29,11 +29,12 @@ const (
 	maxTitleWords = 16
 	// maxRare is how many of its rarest words a fingerprint keeps.
 	maxRare = 16
-	// rareKeys is how many of an indexed article's rarest words are LSH keys, and rareQuery how
-	// many of a new article's rarest words are looked up: a rewrite of a story shares its names
-	// and places, but not necessarily its rarest one.
-	rareKeys  = 6
-	rareQuery = 12
+	// rareKeys is how many of an article's rarest words make LSH keys, each pair of them one
+	// key, the same keys when it is indexed and when it is looked up, so that two articles meet
+	// whichever comes first: a rewrite of a story shares its names and places, but not
+	// necessarily its rarest one. maxRareKeys is the number of pairs.
+	rareKeys    = 6
+	maxRareKeys = rareKeys * (rareKeys - 1) / 2
 	// maxKeyDF is how many recorded articles may contain a word for it to be an LSH key: a
 	// story's names and places are in the handful of articles that tell it; a word in more
 	// says little and would gather long lists of candidates.

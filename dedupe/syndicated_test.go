@@ -3,6 +3,7 @@ package dedupe
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -305,10 +306,11 @@ func TestSyndicatedCopies(t *testing.T) {
 }
 
 // sameStory reports whether a copy of a, decided dec, was matched to a's story: to a's cluster,
-// or to an article that is a near-verbatim copy of a (the stream may hold one story in two
-// clusters, when its copies arrived before the story's first version was complete).
+// or judged one story with a and joined another cluster (the stream may hold one story in two
+// clusters: an article joins a story only when it matches its root), or matched to an article
+// that is a near-verbatim copy of a.
 func sameStory(arts []snnArticle, res streamResult, a *snnArticle, dec Decision) bool {
-	if dec.ClusterID == res.cluster[a.URL] {
+	if dec.ClusterID == res.cluster[a.URL] || slices.Contains(dec.same, (&snnArticle{Article: a.Article}).id()) {
 		return true
 	}
 	u, ok := res.ids[dec.DuplicateOf]
@@ -323,7 +325,7 @@ func sameStory(arts []snnArticle, res streamResult, a *snnArticle, dec Decision)
 	if !x.ok || !y.ok {
 		return false
 	}
-	return measure(&x, &y.fp, 0).jaccard >= 0.85
+	return measure(&x.fp, &y.fp, 0).jaccard >= 0.85
 }
 
 var (

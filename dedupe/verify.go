@@ -2,177 +2,150 @@ package dedupe
 
 import "time"
 
-// features are the measurements the decision takes of a candidate pair: a new article A, seen
-// in full (an analysis), and an indexed article B, seen through its fingerprint.
+// features are the measurements the decision takes of a candidate pair. They are taken from the
+// two fingerprints alone, the shorter text S against the longer L (see measure), so that they are
+// a function of the unordered pair: which article arrived first changes no feature, and so no
+// judgement (issue 13).
 type features struct {
 	// jaccard estimates the Jaccard similarity of the two shingle sets: the share of signature
 	// buckets, among those not empty in both, where the two smallest members are the same.
 	jaccard float64
-	// inA is the share of B's sampled shingles that occur in A: B's containment in A.
-	inA float64
-	// inB estimates A's containment in B: the shared shingles (inA times B's size) over A's size.
-	inB float64
-	// prefix is the share of B's samples from B's first len(A) shingles that occur in A: near 1
-	// when A is B truncated to its lead.
-	prefix float64
-	// prefixSamples is how many samples prefix was measured on.
+	// contained estimates S's containment in L from jaccard and the two sizes.
+	contained float64
+	// prefix is the share of L's samples from L's first len(S) shingles that S has too: near 1
+	// when S is L cut to its lead. prefixSamples is how many samples it was measured on.
+	prefix        float64
 	prefixSamples int
-	// lastA is where in A (0..1) the last of B's shared samples occurs; firstA the first.
-	firstA, lastA float64
-	// lead is the share of lead-signature buckets that agree; leadCoverA and leadCoverB are the
-	// share of each text that its lead covers, times lead: a lower bound of the text's
-	// containment in the other when both begin alike.
-	lead, leadCoverA, leadCoverB float64
-	// samplesB is the number of B's non-empty signature buckets.
-	samplesB int
-	// nA and nB are the shingle counts.
-	nA, nB int
-	// Numbers: those of B's sample found in A, those not found, and those of A (within the
-	// range B's sample covers) missing from B.
-	numShared, numOnlyB, numOnlyA int
-	// numA and numB are the numbers of distinct numbers each article states.
-	numA, numB int
-	// Title words: shared, and the sizes of the two lists compared.
-	titleShared, titleA, titleB int
-	// rareShared is how many of B's rare words A has, of rareB; rareMutual how many of A's rare
-	// words are among B's.
-	rareShared, rareB, rareMutual int
-	// topB is how many of B's 3 rarest words A has; topA how many of A's 3 rarest are among
-	// B's rare words.
-	topB, topA int
+	// matched is the number of buckets where both samples are the same; firstL and lastL are
+	// where in L (0..1) the first and last of them sit.
+	matched       int
+	firstL, lastL float64
+	// lead is the share of lead-signature buckets that agree; leadCoverS the share of S that
+	// its lead covers, times lead: a lower bound of S's containment in L when both begin alike.
+	lead, leadCoverS float64
+	// nS and nL are the shingle counts.
+	nS, nL int
+	// Numbers, compared where both samples are complete: shared, only in S, only in L.
+	numShared, numOnlyS, numOnlyL int
+	// Title words, compared the same way: shared, and the sizes of the two lists compared.
+	titleShared, titleS, titleL int
+	// rareShared is how many rare words the two lists have in common; top how many of the 3
+	// rarest of one are among the rare words of the other (the larger of the two counts).
+	rareShared, top int
+	// sharedMinDF is the builtin document frequency of the rarest word the two rare lists share
+	// (255 when they share none); ownS and ownL count the names each text has and the other
+	// provably lacks: words in at most ownDF articles of the builtin table, ranked where the
+	// other's list is complete, and absent from it.
+	sharedMinDF, ownS, ownL int
 	// hours is the time between the two articles.
 	hours float64
+	// sameOutlet reports two texts from one outlet.
+	sameOutlet bool
 }
 
-// measure computes the features of the pair (a, b); dt is the time between them.
-func measure(a *analysis, b *fingerprint, dt time.Duration) features {
+// measure computes the features of the pair (a, b); dt is the time between them. It is
+// symmetric: measure(a, b, dt) and measure(b, a, -dt) are equal.
+func measure(a, b *fingerprint, dt time.Duration) features {
 	var f features
-	fa := &a.fp
-	f.nA, f.nB = int(fa.shingles), int(b.shingles)
+	s, l := a, b
+	if shorter(b, a) {
+		s, l = b, a
+	}
+	f.nS, f.nL = int(s.shingles), int(l.shingles)
 	f.hours = dt.Abs().Hours()
 
-	// Jaccard over the signature buckets.
-	match, total := 0, 0
+	// Jaccard over the signature buckets, and where the shared samples sit in L.
+	total := 0
+	first, last := -1, -1
+	prefixLimit := float64(f.nS) / float64(max(f.nL, 1)) * (emptyPos - 1)
+	prefixFound, prefixTotal := 0, 0
 	for i := range sigSize {
-		ea, eb := fa.pos[i] == emptyPos, b.pos[i] == emptyPos
-		if ea && eb {
+		es, el := s.pos[i] == emptyPos, l.pos[i] == emptyPos
+		if es && el {
 			continue
 		}
 		total++
-		if !ea && !eb && fa.sig[i] == b.sig[i] {
-			match++
+		same := !es && !el && s.sig[i] == l.sig[i]
+		if !el && float64(l.pos[i]) <= prefixLimit {
+			prefixTotal++
+			if same {
+				prefixFound++
+			}
 		}
+		if !same {
+			continue
+		}
+		f.matched++
+		p := int(l.pos[i])
+		if first < 0 || p < first {
+			first = p
+		}
+		last = max(last, p)
 	}
 	if total > 0 {
-		f.jaccard = float64(match) / float64(total)
+		f.jaccard = float64(f.matched) / float64(total)
 	}
-
-	// B's samples looked up in A: containment and where they sit.
-	set := a.shingleSetOf()
-	found := 0
-	prefixLimit := float64(f.nA) / float64(max(f.nB, 1)) * (emptyPos - 1)
-	prefixFound, prefixTotal := 0, 0
-	first, last := int32(-1), int32(-1)
-	for i := range sigSize {
-		p := b.pos[i]
-		if p == emptyPos {
-			continue
-		}
-		f.samplesB++
-		at := set.lookup(sampleKey(i, b.sig[i]))
-		inPrefix := float64(p) <= prefixLimit
-		if inPrefix {
-			prefixTotal++
-		}
-		if at < 0 {
-			continue
-		}
-		found++
-		if inPrefix {
-			prefixFound++
-		}
-		if first < 0 || at < first {
-			first = at
-		}
-		last = max(last, at)
-	}
-	if f.samplesB > 0 {
-		f.inA = float64(found) / float64(f.samplesB)
-		shared := f.inA * float64(f.nB) // estimated |A ∩ B|
-		f.inB = min(shared/float64(max(set.n, 1)), 1)
-	}
+	// |S∩L| = J(|S|+|L|)/(1+J).
+	f.contained = min(1, f.jaccard*float64(f.nS+f.nL)/(1+f.jaccard)/float64(max(f.nS, 1)))
 	f.prefixSamples = prefixTotal
 	if prefixTotal > 0 {
 		f.prefix = float64(prefixFound) / float64(prefixTotal)
 	}
-	if found > 0 {
-		den := float64(max(f.nA-1, 1))
-		f.firstA, f.lastA = float64(first)/den, float64(last)/den
+	if f.matched > 0 {
+		f.firstL, f.lastL = float64(first)/(emptyPos-1), float64(last)/(emptyPos-1)
 	}
 
 	// Leads.
 	lm := 0
 	for i := range leadSize {
-		if fa.lead[i] == b.lead[i] {
+		if s.lead[i] == l.lead[i] {
 			lm++
 		}
 	}
 	f.lead = float64(lm) / leadSize
-	f.leadCoverA = f.lead * min(1, float64(fa.leadShingles)/float64(max(f.nA, 1)))
-	f.leadCoverB = f.lead * min(1, float64(b.leadShingles)/float64(max(f.nB, 1)))
+	f.leadCoverS = f.lead * min(1, float64(s.leadShingles)/float64(max(f.nS, 1)))
 
-	// Numbers: B keeps a sample (its smallest hashes); A's full list is compared within the
-	// range that sample covers.
-	bn := b.numberList()
-	f.numA, f.numB = len(a.numbers), int(b.numbers)
-	limit := uint16(0xFFFF)
-	if int(b.nNums) < int(b.numbers) && len(bn) > 0 {
-		limit = bn[len(bn)-1]
-	}
-	f.numShared, f.numOnlyB, f.numOnlyA = compareSorted(a.numbers, bn, limit)
+	// Numbers and title words: each list is the smallest hashes of its set, so below the last
+	// value of the fuller list both are complete.
+	f.numShared, f.numOnlyS, f.numOnlyL = compareSamples(s.numberList(), l.numberList(),
+		int(s.nNums) < int(s.numbers), int(l.nNums) < int(l.numbers))
+	f.titleShared, f.titleS, f.titleL = compareSamples(s.titleList(), l.titleList(),
+		s.nTitle == maxTitleWords, l.nTitle == maxTitleWords)
+	f.titleS += f.titleShared
+	f.titleL += f.titleShared
 
-	// Title words: both lists are complete for titles of up to maxTitleWords words.
-	bt := b.titleList()
-	tl := uint16(0xFFFF)
-	if len(bt) == maxTitleWords {
-		tl = bt[len(bt)-1]
-	}
-	at := a.titleWords
-	f.titleShared, _, _ = compareSorted(at, bt, tl)
-	f.titleB = len(bt)
-	f.rareB = int(b.nRare)
-	for i, r := range b.rareList() {
-		if a.hasContent(r) {
-			f.rareShared++
-			if i < 3 {
-				f.topB++
-			}
-		}
-		for j, q := range fa.rareList() {
-			if q == r {
-				f.rareMutual++
-				if j < 3 {
-					f.topA++
-				}
-				break
-			}
-		}
-	}
-	f.titleA = 0
-	for _, v := range at {
-		if v <= tl {
-			f.titleA++
-		}
-	}
+	f.rareShared, f.top = compareRare(s, l)
+	f.sharedMinDF, f.ownS, f.ownL = compareNames(s, l)
 	return f
 }
 
-// compareSorted compares a full sorted list a with a sorted list b that holds every value of its
-// set up to limit: it returns the values in both, those only in b, and those of a up to limit
-// only in a.
-func compareSorted(a, b []uint16, limit uint16) (both, onlyB, onlyA int) {
+// shorter reports whether a is the shorter of the pair, ties broken by the fingerprints' content,
+// so that measure orders any pair the same way.
+func shorter(a, b *fingerprint) bool {
+	if a.shingles != b.shingles {
+		return a.shingles < b.shingles
+	}
+	for i := range a.sig {
+		if a.sig[i] != b.sig[i] {
+			return a.sig[i] < b.sig[i]
+		}
+	}
+	return false
+}
+
+// compareSamples compares two sorted samples of sets, each the smallest values of its set, full
+// when the set had more: below the last value of a full sample, both are complete. It returns the
+// values in both, only in a and only in b, counted there.
+func compareSamples(a, b []uint16, fullA, fullB bool) (both, onlyA, onlyB int) {
+	limit := uint16(0xFFFF)
+	if fullA && len(a) > 0 {
+		limit = min(limit, a[len(a)-1])
+	}
+	if fullB && len(b) > 0 {
+		limit = min(limit, b[len(b)-1])
+	}
 	i, j := 0, 0
-	for i < len(a) && j < len(b) {
+	for i < len(a) && j < len(b) && a[i] <= limit && b[j] <= limit {
 		switch {
 		case a[i] == b[j]:
 			both++
@@ -186,112 +159,253 @@ func compareSorted(a, b []uint16, limit uint16) (both, onlyB, onlyA int) {
 			j++
 		}
 	}
-	onlyB += len(b) - j
 	for ; i < len(a) && a[i] <= limit; i++ {
 		onlyA++
 	}
-	return both, onlyB, onlyA
+	for ; j < len(b) && b[j] <= limit; j++ {
+		onlyB++
+	}
+	return both, onlyA, onlyB
+}
+
+// compareRare compares the rare word lists of two fingerprints (each the rarest words of its
+// text by the builtin document frequencies, ties broken by hash): it returns how many words the
+// lists share, and top, how many of the 3 rarest words of one are in the other's list (the larger
+// of the two counts).
+func compareRare(a, b *fingerprint) (shared, top int) {
+	topA, topB := 0, 0
+	for i, r := range a.rareList() {
+		for j, q := range b.rareList() {
+			if q == r {
+				shared++
+				if i < 3 {
+					topA++
+				}
+				if j < 3 {
+					topB++
+				}
+				break
+			}
+		}
+	}
+	return shared, max(topA, topB)
+}
+
+// ownDF is the most articles of the builtin table a word may be in to count as a name: a
+// person, place or body that identifies a story (see compareNames).
+const ownDF = 8
+
+// compareNames compares the rarest words of two fingerprints. Each rare list holds the words of
+// lowest rank (builtin document frequency, then hash) of its text; below the highest rank of a
+// full list, the list holds every word of its text, so a word of the other text ranked there and
+// missing from it is missing from the text. It returns the frequency of the rarest shared word
+// and how many names (words in at most ownDF articles) each text has that the other lacks.
+func compareNames(a, b *fingerprint) (sharedMinDF, ownA, ownB int) {
+	df := builtinDocFreq()
+	rank := func(w uint32) uint64 { return rankedWord(df.get(uint64(w)<<32), w) }
+	limit := func(f *fingerprint) uint64 {
+		if f.nRare < maxRare {
+			return ^uint64(0)
+		}
+		return rank(f.rare[maxRare-1])
+	}
+	limA, limB := limit(a), limit(b)
+	sharedMinDF = 255
+	for _, r := range a.rareList() {
+		d := int(df.get(uint64(r) << 32))
+		if slicesContains(b.rareList(), r) {
+			sharedMinDF = min(sharedMinDF, d)
+		} else if d <= ownDF && rank(r) <= limB {
+			ownA++
+		}
+	}
+	for _, r := range b.rareList() {
+		if d := int(df.get(uint64(r) << 32)); d <= ownDF && rank(r) <= limA && !slicesContains(a.rareList(), r) {
+			ownB++
+		}
+	}
+	return sharedMinDF, ownA, ownB
+}
+
+func slicesContains(s []uint32, v uint32) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
 }
 
 // judge decides whether the measured pair is one story, and with what similarity: the estimate
 // of the measure that accepted it (Jaccard, or for a lead the containment of the shorter text).
-// The rules and their thresholds come from the labelled development set (testdata/devset.tsv,
-// 121 same-story and 84 different-story pairs of 2015-08-01 to -03); on it, no single
-// similarity threshold separates the two (rewrites share 2% to 36% of their shingles, weather
-// bulletins of two days 71%). A pair is the same story when one of these holds:
+// It sees only the pair's features, so the judgement of two articles depends on nothing else:
+// not on their order, nor on what else was recorded.
 //
-//  1. Near-verbatim: Jaccard at least 0.85. Every different-story pair of the set is below 0.72.
-//  2. Light edit: Jaccard at least 0.5, lengths within a factor of 1.5, and at least one title
-//     word in common, or else Jaccard at least 0.7 with the shorter text wholly (95%) inside the
-//     longer (a retitled copy with a credit line and a footer added). The length bound keeps
-//     round-ups out (a long article that carries the short one among others reaches 0.52); the
-//     title word keeps out two items cut from one wire release (the King's calls with Sisi and
-//     with Hollande: 0.54, no title word shared).
+// The rules come from the labelled development set (testdata/devset.tsv, 571 pairs of
+// 2015-08-01 to -03, 400 same-story and 171 different-story); no single similarity threshold
+// separates the two (rewrites share 0% to 40% of their shingles, weather bulletins of two days
+// 71%). A pair is the same story when one of these holds:
+//
+//  1. Near-verbatim: Jaccard at least nearVerbatim (0.85).
+//  2. Light edit: Jaccard at least 0.5, lengths within a factor of 1.5, and a title word in
+//     common, or the shorter text wholly (95%) inside the longer with Jaccard 0.7, or 8 shared
+//     rare words one of which is a name (in at most ownDF articles of the builtin table).
 //  3. Lead: the shorter text is at least 70% contained in the longer, sits at its start (see
-//     atStart), the titles share two words, and the numbers agree. Round-ups contain the short
-//     story too (50% to 100%) but elsewhere than at their start, or under another headline:
-//     22 of 25 share at most one title word with it.
-//  4. Rewrite, by title and rare words: Jaccard at least 0.1, two title words, 6 of the older
-//     article's 16 rarest words present in the new one, lengths within a factor of 2.5, at most
-//     36 hours apart, numbers agreeing, and both texts at least 25 shingles long.
-//  5. Rewrite, by shared rare words: Jaccard at least 0.08, 5 of the new article's 16 rarest
-//     words among the older one's 16, two title words (or one, with two of the older article's
-//     three rarest words present), and the bounds of rule 4. Independent write-ups of one event
-//     name the same people and places: their rarest words meet (median 7 of 16 on the set's
-//     rewrites), while round-ups, follow-ups and same-topic stories mostly share 0 to 3.
+//     atStart), the titles agree and the numbers agree.
+//  4. Rewrite, by rare words: Jaccard at least 0.08, 5 shared rare words, two title words (or
+//     one, with Jaccard 0.15 and two of the three rarest words of one in the other), lengths
+//     within a factor of 2.5, at most 36 hours apart, numbers agreeing, both texts at least
+//     summaryShingles (40) long.
+//  5. Rewrite, by title: four title words, three shared rare words of which one is in at most
+//     4 articles of the builtin table, and the bounds of rule 4.
 //
-// Whatever the rule, the decision then drops matches older than 12 hours when the new article's
-// feed has a recurring item among the candidates (see recurring), and the window bounds them all.
-func judge(f *features) (float64, bool) {
-	shorterIn := max(f.inA, f.leadCoverB) // the shorter text's containment in the longer
-	numConflict := f.numOnlyB
-	if f.nA < f.nB {
-		// A's containment in B is estimated from B's samples, few of which fall in a short A;
-		// B's samples from its first len(A) shingles measure it directly when A is B's start.
-		shorterIn = max(f.inB, f.leadCoverA)
-		if f.prefixSamples >= 4 || f.prefixSamples >= 2 && f.lead >= 0.75 {
-			shorterIn = max(shorterIn, f.prefix)
+// Guards refuse a merge, whatever the rule (see guard): a text too short to tell a story of
+// its own (under minStoryShingles) is only merged when near-verbatim; two texts of one outlet
+// only when near-verbatim or a light edit under three shared title words; and the failure
+// classes of issue 13 (round-ups, recurring templates, one actor with two counterparts).
+func judge(f *features) (float64, bool) { return judgeWith(f, &shippedParams) }
+
+// judgeParams are the thresholds of judge that were tuned on the development set: the evaluation
+// tunes them on two days and scores the third (see TestDevSet).
+type judgeParams struct {
+	minStory  int // minStoryShingles
+	recurDF   int // rule 2's template guard: the rarest shared word in at least this many articles
+	counterDF int // rule 3's counterpart guard: likewise
+	formulaDF int // rule 4's guard: the rarest shared word in more than this many articles
+	titleDF   int // rule 5: the rarest shared word in at most this many articles
+}
+
+// shippedParams are judge's thresholds, tuned on the three development days.
+var shippedParams = judgeParams{minStory: minStoryShingles, recurDF: 9, counterDF: 5, formulaDF: 10, titleDF: 4}
+
+// judgeWith is judge with thresholds p.
+func judgeWith(f *features, p *judgeParams) (float64, bool) {
+	sim, rule := judgeRule(f, p)
+	if rule == 0 || rule == 1 {
+		return sim, rule == 1
+	}
+	if f.guard(rule, p) {
+		return 0, false
+	}
+	return sim, true
+}
+
+// judgeRule returns the similarity and the number of the first rule of judge that accepts the
+// pair (1 for near-verbatim), or 0.
+func judgeRule(f *features, p *judgeParams) (float64, int) {
+	shorterIn := max(f.contained, f.leadCoverS) // S's containment in L
+	if f.prefixSamples >= 4 || f.prefixSamples >= 2 && f.lead >= 0.75 {
+		shorterIn = max(shorterIn, f.prefix)
+	}
+	numbersAgree := f.numbersAgree()
+	ratio := float64(f.nL) / float64(max(f.nS, 1))
+	if f.jaccard >= nearVerbatim {
+		return f.jaccard, 1
+	}
+	if f.nS < p.minStory {
+		return 0, 0
+	}
+	if f.sameOutlet {
+		// An outlet republishes its own story (online, then in print the next day) with light
+		// edits; two of its texts that merely share its house formula are two stories.
+		if f.jaccard >= 0.5 && f.titleShared >= 3 && numbersAgree {
+			return f.jaccard, 2
 		}
-		numConflict = f.numOnlyA
+		return 0, 0
 	}
-	// The numbers the shorter text states and the longer does not: a rewrite or a lead may add a
-	// date or a figure; another issue of a template (a market close) states different ones.
-	numbersAgree := numConflict <= 2 || 3*numConflict <= f.numShared
-	ratio := float64(max(f.nA, f.nB)) / float64(max(min(f.nA, f.nB), 1))
-	// A rewrite shares few shingles by nature: its evidence (title words, rare words) only means
-	// something in texts long enough to hold a story of their own (two wedding notices of one
-	// page, 18 shingles each, share their formula and their rare words).
-	rewrite := min(f.nA, f.nB) >= 25 && ratio <= 2.5 && f.hours < 36 && numbersAgree
+	// A rewrite shares few shingles by nature: its evidence (title and rare words) only means
+	// something in texts long enough to tell a story of their own, not in a title and a sentence
+	// (a feed's summary), where one formula and one name make a match.
+	story := f.nS >= summaryShingles
+	rewrite := story && ratio <= 2.5 && f.hours < 36 && numbersAgree
+	name := story && f.sharedMinDF <= ownDF
 	switch {
-	case f.jaccard >= 0.85:
-		return f.jaccard, true
-	case f.jaccard >= 0.5 && ratio <= 1.5 && (f.titleShared >= 1 || f.jaccard >= 0.7 && shorterIn >= 0.95):
-		return f.jaccard, true
+	case f.jaccard >= 0.5 && ratio <= 1.5 && (f.titleShared >= 1 || f.jaccard >= 0.7 && shorterIn >= 0.95 ||
+		f.rareShared >= 8 && name):
+		return f.jaccard, 2
 	case shorterIn >= 0.7 && f.titlesAgree() && f.atStart() && numbersAgree:
-		return shorterIn, true
-	case rewrite && f.jaccard >= 0.1 && f.titleShared >= 2 && f.rareShared >= 6:
-		return f.jaccard, true
-	case rewrite && f.jaccard >= 0.08 && f.rareMutual >= 5 &&
-		(f.titleShared >= 2 || f.titleShared >= 1 && f.topB >= 2):
-		return f.jaccard, true
+		return shorterIn, 3
+	case rewrite && f.jaccard >= 0.08 && f.rareShared >= 5 &&
+		(f.titleShared >= 2 || f.titleShared >= 1 && f.top >= 2 && f.jaccard >= 0.15):
+		return f.jaccard, 4
+	case rewrite && f.titleShared >= 4 && f.rareShared >= 3 && f.sharedMinDF <= p.titleDF:
+		return f.jaccard, 5
 	}
-	return 0, false
+	return 0, 0
+}
+
+// summaryShingles is the fewest shingles a text needs for the rewrite rules: a title and a
+// first sentence, what a feed's summary holds, have fewer.
+const summaryShingles = 40
+
+// minStoryShingles is the fewest shingles a text needs for anything but a near-verbatim match:
+// shorter ones are captions, headlines and one-line notices, whose few words say too little.
+const minStoryShingles = 15
+
+// numbersAgree reports whether the numbers the shorter text states and the longer does not are
+// few: a rewrite or a lead may add a date or a figure; another issue of a template (a market
+// close) states different ones.
+func (f *features) numbersAgree() bool {
+	return f.numOnlyS <= 2 || 3*f.numOnlyS <= f.numShared
+}
+
+// guard reports whether a pair that rule accepted is one of the failure classes of issue 13,
+// designed from the development set. Each costs some recall: the costs in the comments are the
+// same-story pairs of the development set (of 400) that the pairwise judgement merges without the
+// guard and not with it, with the shipped thresholds.
+func (f *features) guard(rule int, p *judgeParams) bool {
+	switch rule {
+	case 2:
+		// A recurring template: texts a day apart or more, not beginning alike, sharing fewer
+		// than four title words and no rare word rarer than the formula's (the rarest shared word
+		// is in nine or more articles): two days' weather bulletins (Jaccard 0.71). Cost, with
+		// the same test in rule 3: 5 pairs (next-day reprints of a story, retitled).
+		return f.hours >= 12 && f.lead < 0.5 && f.titleShared < 4 && f.sharedMinDF >= p.recurDF
+	case 3:
+		// A recurring template, as for rule 2: a summary of one day's weather bulletin is the
+		// lead of the next day's.
+		if f.hours >= 12 && f.lead < 0.5 && f.titleShared < 4 && f.sharedMinDF >= p.recurDF {
+			return true
+		}
+		// One actor, two counterparts: a short text that would be the other's lead, but each
+		// names someone the other does not and they share no name: the King's cables to Niger and
+		// to Jamaica. Cost: 7 pairs.
+		return f.ownS >= 1 && f.ownL >= 1 && f.sharedMinDF >= p.counterDF
+	case 4:
+		// A round-up: the shorter text is inside the longer (60%), but not at its start and
+		// under another lead: the Hollande call carried at the end of the Sisi call item. Cost:
+		// 2 pairs.
+		if f.contained >= 0.6 && !f.atStart() && f.lead < 0.5 {
+			return true
+		}
+		// A template or an actor with another counterpart: the rare words they share are the
+		// formula's (none in fewer than 11 articles). Cost: 8 pairs.
+		return f.sharedMinDF > p.formulaDF
+	}
+	return false
+}
+
+// isLeadOf reports whether the shorter text is the longer one's start, cut short: their leads
+// agree and the shorter holds (90%) what the longer says up to its length.
+func (f *features) isLeadOf() bool {
+	return f.lead >= 0.75 && (f.prefixSamples >= 4 && f.prefix >= 0.9 || f.contained >= 0.9)
 }
 
 // titlesAgree reports whether the titles share two words, or every word of the shorter title
 // (of one or more).
 func (f *features) titlesAgree() bool {
-	return f.titleShared >= 2 || f.titleShared >= 1 && f.titleShared == min(f.titleA, f.titleB)
+	return f.titleShared >= 2 || f.titleShared >= 1 && f.titleShared == min(f.titleS, f.titleL)
 }
 
 // atStart reports whether the shorter text is the start of the longer: their leads (first
-// leadWords words) agree; or, when B is the shorter, its samples found in A all lie in A's first
-// part (as long as B, with some slack); when A is the shorter, B's samples from B's first len(A)
-// shingles are mostly in A.
+// leadWords words) agree; or the samples they share all lie in L's first part (as long as S, with
+// some slack); or L's samples from its first len(S) shingles are mostly in S.
 func (f *features) atStart() bool {
 	if f.lead >= 0.75 {
 		return true // the first leadWords words agree
 	}
-	if f.nB <= f.nA {
-		return f.lastA <= 1.5*float64(f.nB)/float64(max(f.nA, 1))+0.15
+	if f.matched >= 3 && f.lastL <= 1.5*float64(f.nS)/float64(max(f.nL, 1))+0.15 {
+		return true
 	}
 	return f.prefixSamples >= 8 && f.prefix >= 0.6
-}
-
-// templateHours is how old a match may be when the new article's own feed published a similar
-// text that long ago or longer: see recurring.
-const templateHours = 12
-
-// recurring reports whether the pair looks like two issues of a recurring item (a daily weather
-// bulletin, market close, congratulatory cable) when both come from the same feed at least
-// templateHours apart: the texts share much of their wording, yet not all of it. An outlet does
-// not run one story again a day later with its wording changed; it does run a template every
-// day. When the new article's feed has such an earlier article, the decision accepts no match
-// older than templateHours. Evidence: the SPA weather bulletins of 2015-08-01 and -02 (Jaccard
-// 0.59 to 0.71 across outlets, no number or title word that tells them apart) each had the same
-// outlet's previous bulletin among their candidates at 32 to 33 hours and Jaccard 0.60 to 0.66,
-// while every same-outlet re-run of one story in the development set is near-verbatim (Jaccard
-// 0.87 and above).
-func recurring(f *features) bool {
-	return f.hours >= templateHours && f.jaccard >= 0.3 && f.jaccard < 0.85
 }

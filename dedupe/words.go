@@ -1,6 +1,13 @@
 package dedupe
 
-import "strings"
+import (
+	"bytes"
+	"compress/gzip"
+	_ "embed"
+	"io"
+	"strings"
+	"sync"
+)
 
 // stopWords are the 150 most common words of three days of Saudi news (SaudiNewsNet, 2015-08-01
 // to -03, 3,942 articles; each is in at least 10% of them), in normalised form: function words,
@@ -77,12 +84,15 @@ func b2i(b bool) int {
 	return 0
 }
 
-// docFreq counts, for each word (by hash), how many recorded articles contain it: the measure of
-// how rare a word is. It is a fixed table of 2^18 saturating 8-bit counters (256 KiB whatever the
+// docFreq counts, for each word (by hash), how many articles contain it: the measure of how rare a
+// word is. It is a fixed table of 2^18 saturating 8-bit counters (256 KiB whatever the
 // number of articles, small enough to stay in the processor's cache: it is read for every word
 // of every article); words that share a counter look a little more common than they are, and
 // only the rare end of the scale matters.
-// Counts are halved whenever the index is compacted, so they follow what was recorded recently.
+//
+// The decision reads one fixed table, builtinDocFreq, and never counts what it records: a word's
+// rank must not depend on which articles arrived before, or the same two articles would be judged
+// with different rare words depending on the order of the polls (issue 13).
 type docFreq struct {
 	counts []uint8
 }
@@ -101,8 +111,43 @@ func (d *docFreq) add(h uint64) {
 	}
 }
 
-func (d *docFreq) halve() {
-	for i := range d.counts {
-		d.counts[i] >>= 1
+// docFreqTable is the gzipped builtin table: the counts of the 2^18 counters over the 3,942
+// articles of the development days (SaudiNewsNet 2015-08-01 to -03), made by
+// TestBuiltinDocFreq with -update. It holds counts of hashed words, no text.
+//
+//go:embed docfreq.gz
+var docFreqTable []byte
+
+// builtinDocFreq is the fixed document-frequency table the decision ranks words by.
+var builtinDocFreq = sync.OnceValue(func() *docFreq {
+	d, err := decodeDocFreq(docFreqTable)
+	if err != nil {
+		panic("dedupe: builtin document frequencies: " + err.Error())
 	}
+	return d
+})
+
+// decodeDocFreq decodes a gzipped table of 2^docFreqBits counters.
+func decodeDocFreq(gz []byte) (*docFreq, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		return nil, err
+	}
+	d := newDocFreq()
+	if _, err := io.ReadFull(zr, d.counts); err != nil {
+		return nil, err
+	}
+	if n, _ := io.Copy(io.Discard, zr); n != 0 {
+		return nil, io.ErrShortBuffer
+	}
+	return d, zr.Close()
+}
+
+// encodeDocFreq gzips a table for decodeDocFreq.
+func encodeDocFreq(d *docFreq) []byte {
+	var b bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
+	zw.Write(d.counts)
+	zw.Close()
+	return b.Bytes()
 }

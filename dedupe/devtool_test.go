@@ -1,0 +1,122 @@
+package dedupe
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// devFingerprints returns the fingerprint of every development article by URL, ranked with the
+// builtin document frequencies, as the Decider makes them.
+func devFingerprints(tb testing.TB, arts []snnArticle) map[string]*fingerprint {
+	fps := make(map[string]*fingerprint, len(arts))
+	df := builtinDocFreq()
+	var a analysis
+	for i := range arts {
+		a.analyzeText(arts[i].Title, arts[i].Content)
+		if !a.ok {
+			continue
+		}
+		a.pickRare(df)
+		fp := a.fp
+		fps[arts[i].URL] = &fp
+	}
+	return fps
+}
+
+// pairFeatures measures a pair of development articles as the Decider would.
+func pairFeatures(x, y *snnArticle, fx, fy *fingerprint) features {
+	f := measure(fx, fy, x.at.Sub(y.at))
+	f.sameOutlet = x.Source == y.Source
+	return f
+}
+
+func (f features) String() string {
+	return fmt.Sprintf("J=%.2f C=%.2f pre=%.2f/%d lead=%.2f firstL=%.2f lastL=%.2f nS=%d nL=%d num=%d/%d/%d title=%d/%d/%d rare=%d top=%d mindf=%d own=%d/%d h=%.0f same=%v start=%v",
+		f.jaccard, f.contained, f.prefix, f.prefixSamples, f.lead, f.firstL, f.lastL, f.nS, f.nL, f.numShared, f.numOnlyS, f.numOnlyL,
+		f.titleShared, f.titleS, f.titleL, f.rareShared, f.top, f.sharedMinDF, f.ownS, f.ownL, f.hours, f.sameOutlet, f.atStart())
+}
+
+// TestDevCandidates writes candidate pairs for labelling to $FEEDD_DEVDUMP: every pair of
+// development articles, at most 72 hours apart, that shares an LSH band or at least 3 rare words
+// (a low threshold: hard negatives share people and places), with its features, whether the
+// decision merges it, and the start of both texts. It is a tool, skipped unless the variable is
+// set:
+//
+//	FEEDD_DEVDUMP=/tmp/cands.txt go test ./dedupe -run TestDevCandidates
+func TestDevCandidates(t *testing.T) {
+	out := os.Getenv("FEEDD_DEVDUMP")
+	if out == "" {
+		t.Skip("FEEDD_DEVDUMP not set")
+	}
+	arts := loadDevCorpus(t)
+	fps := devFingerprints(t, arts)
+	var b strings.Builder
+	n := 0
+	for i := range arts {
+		x := &arts[i]
+		fx := fps[x.URL]
+		if fx == nil {
+			continue
+		}
+		for j := i + 1; j < len(arts); j++ {
+			y := &arts[j]
+			fy := fps[y.URL]
+			if fy == nil || y.at.Sub(x.at) > 72*time.Hour {
+				continue
+			}
+			f := pairFeatures(x, y, fx, fy)
+			if f.jaccard < 0.05 && f.rareShared < 3 {
+				continue
+			}
+			_, ok := judge(&f)
+			n++
+			fmt.Fprintf(&b, "### %d %v\t%s\t%s\n%s\nA [%s %s] %s\n  %s\nB [%s %s] %s\n  %s\n", n, ok, x.URL, y.URL, f,
+				x.Source, x.at.Format("01-02 15:04"), x.Title, clip(x.Content, 600),
+				y.Source, y.at.Format("01-02 15:04"), y.Title, clip(y.Content, 600))
+		}
+	}
+	if err := os.WriteFile(out, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d candidate pairs written to %s", n, out)
+}
+
+// clip returns the first n bytes of s, cut at a rune boundary, on one line.
+func clip(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// TestDevSetFeatures logs the features of every labelled pair and whether judge merges it (the
+// pairwise judgement, before clusters). A tool for tuning, skipped unless FEEDD_DEVFEATURES is
+// set.
+func TestDevSetFeatures(t *testing.T) {
+	if os.Getenv("FEEDD_DEVFEATURES") == "" {
+		t.Skip("FEEDD_DEVFEATURES not set")
+	}
+	arts := loadDevCorpus(t)
+	fps := devFingerprints(t, arts)
+	byURL := map[string]*snnArticle{}
+	for i := range arts {
+		byURL[arts[i].URL] = &arts[i]
+	}
+	for _, p := range readDevSet(t) {
+		x, y := byURL[p.urlA], byURL[p.urlB]
+		f := pairFeatures(x, y, fps[p.urlA], fps[p.urlB])
+		_, ok := judge(&f)
+		mark := ""
+		if ok != p.same {
+			mark = "WRONG"
+		}
+		t.Logf("%-5s %-9s %-17s %s | %s | %s", mark, map[bool]string{true: "same", false: "different"}[p.same], p.kind, f, p.note, p.urlA+" "+p.urlB)
+	}
+}

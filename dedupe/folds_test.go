@@ -1,0 +1,158 @@
+package dedupe
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// judgedPair is a labelled pair as the pairwise evaluation sees it: its features, whether the
+// index would offer one article as a candidate for the other, and its day.
+type judgedPair struct {
+	devPair
+	f         features
+	candidate bool   // the two share an LSH key and are within the window
+	day       string // the day of the later article: the fold the pair belongs to
+}
+
+// judgePairs measures every labelled pair as the Decider would, whichever article comes first.
+func judgePairs(arts []snnArticle, pairs []devPair) ([]judgedPair, error) {
+	fps := devFingerprints(nil, arts)
+	byURL := make(map[string]*snnArticle, len(arts))
+	for i := range arts {
+		byURL[arts[i].URL] = &arts[i]
+	}
+	out := make([]judgedPair, 0, len(pairs))
+	for _, p := range pairs {
+		x, y := byURL[p.urlA], byURL[p.urlB]
+		fx, fy := fps[p.urlA], fps[p.urlB]
+		if x == nil || y == nil || fx == nil || fy == nil {
+			return nil, fmt.Errorf("pair %s / %s: article missing or without words", p.urlA, p.urlB)
+		}
+		j := judgedPair{devPair: p, f: pairFeatures(x, y, fx, fy)}
+		j.candidate = shareKey(fx, fy) && x.at.Sub(y.at).Abs() <= DefaultWindow
+		if y.at.After(x.at) {
+			j.day = y.at.Format(time.DateOnly)
+		} else {
+			j.day = x.at.Format(time.DateOnly)
+		}
+		out = append(out, j)
+	}
+	return out, nil
+}
+
+// shareKey reports whether two fingerprints share an LSH key: whether either, indexed, is a
+// candidate for the other.
+func shareKey(a, b *fingerprint) bool {
+	var ka, kb [bandsPerDoc + maxRareKeys]uint32
+	sb := bandKeys(&kb, b, rareKeys)
+	for _, k := range bandKeys(&ka, a, rareKeys) {
+		if slices.Contains(sb, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// merged reports whether the Decider judges the pair one story with thresholds p.
+func (j *judgedPair) merged(p *judgeParams) bool {
+	if !j.candidate {
+		return false
+	}
+	_, ok := judgeWith(&j.f, p)
+	return ok
+}
+
+// score counts the pairs of the given day ("" for all) that p merges: true positives, false
+// merges and misses.
+type score struct{ tp, fp, fn int }
+
+func (s score) recall() float64 { return float64(s.tp) / float64(max(s.tp+s.fn, 1)) }
+
+func scorePairs(js []judgedPair, day string, p *judgeParams) score {
+	var s score
+	for i := range js {
+		j := &js[i]
+		if day != "" && j.day != day {
+			continue
+		}
+		m := j.merged(p)
+		switch {
+		case j.same && m:
+			s.tp++
+		case j.same:
+			s.fn++
+		case m:
+			s.fp++
+		}
+	}
+	return s
+}
+
+// foldWorst is the worst of the folds: the most false merges and the lowest recall.
+type foldWorst struct {
+	fp     int
+	recall float64
+}
+
+// paramGrid is every setting of the tuned thresholds the folds choose from.
+func paramGrid() []judgeParams {
+	var g []judgeParams
+	for _, minStory := range []int{0, 15, 25} {
+		for _, recur := range []int{9, 12, 256} {
+			for _, counter := range []int{5, 8, 256} {
+				for _, formula := range []int{8, 10, 12, 255} {
+					for _, title := range []int{0, 2, 4, 6} {
+						g = append(g, judgeParams{minStory, recur, counter, formula, title})
+					}
+				}
+			}
+		}
+	}
+	return g
+}
+
+// tune returns the thresholds that merge the most same-story pairs of the training days with no
+// false merge among them (ties go to the first in the grid).
+func tune(js []judgedPair, train []string) judgeParams {
+	best, bestTP := shippedParams, -1
+	for _, p := range paramGrid() {
+		var s score
+		for _, d := range train {
+			t := scorePairs(js, d, &p)
+			s.tp, s.fp = s.tp+t.tp, s.fp+t.fp
+		}
+		if s.fp == 0 && s.tp > bestTP {
+			best, bestTP = p, s.tp
+		}
+	}
+	return best
+}
+
+// foldReport scores the pairwise judgement by days: for each development day, thresholds tuned
+// on the two others score that day's pairs. It returns a table, the worst fold (most false
+// merges, and lowest recall: the two may be different folds) and the pooled score of the shipped
+// thresholds.
+func foldReport(js []judgedPair) (string, foldWorst, score) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-12s %6s %6s %6s %8s  %s\n", "held out", "TP", "FP", "FN", "recall", "thresholds tuned on the other two days")
+	worst := foldWorst{recall: 1}
+	for _, test := range devDays {
+		var train []string
+		for _, d := range devDays {
+			if d != test {
+				train = append(train, d)
+			}
+		}
+		p := tune(js, train)
+		s := scorePairs(js, test, &p)
+		fmt.Fprintf(&b, "%-12s %6d %6d %6d %8.3f  %+v\n", test, s.tp, s.fp, s.fn, s.recall(), p)
+		worst.fp = max(worst.fp, s.fp)
+		worst.recall = min(worst.recall, s.recall())
+	}
+	pooled := scorePairs(js, "", &shippedParams)
+	fmt.Fprintf(&b, "%-12s %6d %6d %6d %8.3f  %+v (shipped)\n", "pooled", pooled.tp, pooled.fp, pooled.fn, pooled.recall(), shippedParams)
+	fmt.Fprintf(&b, "worst fold: %d false merges; lowest recall %.3f\n", worst.fp, worst.recall)
+	return b.String(), worst, pooled
+}
