@@ -71,8 +71,20 @@ func summaryFeed(t *testing.T, n int) (*httptest.Server, []string) {
 	return srv, links
 }
 
+// longText returns the text of story i of a few: each about a different event, long enough that
+// the feed's one sentence is a summary of it.
 func longText(i int) string {
-	return strings.Repeat(fmt.Sprintf("قالت الهيئة العامة للإحصاء في تقريرها رقم %d إن الناتج المحلي نما بنسبة ملحوظة. ", i), 30)
+	stories := []string{
+		"أعلنت الهيئة العامة للإحصاء أن الناتج المحلي الإجمالي نما بنسبة ثلاثة في المئة خلال الربع الثاني مدفوعا بقطاع الخدمات والصناعات التحويلية وارتفاع الاستهلاك الخاص.",
+		"افتتح أمير منطقة مكة المكرمة مشروع توسعة الطريق الدائري الثالث في جدة الذي يمتد أربعين كيلومترا ويخدم الأحياء الشرقية والجنوبية من المحافظة.",
+		"أعلن الدفاع المدني في المنطقة الشرقية السيطرة على حريق اندلع في مستودع للأخشاب بالدمام دون تسجيل إصابات وباشرت الفرق التحقيق في أسبابه.",
+		"فاز المنتخب الوطني للشباب على نظيره الياباني بهدفين مقابل هدف في نصف نهائي البطولة الآسيوية ليتأهل إلى المباراة النهائية للمرة الأولى منذ عشر سنوات.",
+	}
+	var b strings.Builder
+	for j := range 12 {
+		fmt.Fprintf(&b, "%s (%d) ", stories[i%len(stories)], j)
+	}
+	return b.String()
 }
 
 // TestFullTextFromPages polls a summary-only feed whose items link to pages: each item is

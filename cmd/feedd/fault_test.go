@@ -78,6 +78,10 @@ func feedsConfig(t *testing.T, dataDir, natsURL, httpListen string, srv *httptes
 	var b strings.Builder
 	fmt.Fprintf(&b, "data_dir: %q\nlog:\n  level: warn\nnats:\n  url: %q\n  listen: \"\"\nhttp:\n  listen: %q\n", dataDir, natsURL, httpListen)
 	fmt.Fprintf(&b, "poll:\n  concurrency: 8\n  per_host: 8\n  host_gap: 0s\n  timeout: 30s\n%s", extra)
+	if !strings.Contains(extra, "extract:") {
+		// The corpus items link to the outlets' real pages: these feeds carry their full text.
+		b.WriteString("extract:\n  full_text: never\n")
+	}
 	b.WriteString("feeds:\n")
 	for _, f := range feeds {
 		fmt.Fprintf(&b, "  - id: %s\n    url: %s%s\n    name: %s\n", f.ID, srv.URL, f.Path, f.Name)
