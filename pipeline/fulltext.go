@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"github.com/feedd/feedd/article"
+	"github.com/feedd/feedd/dedupe"
 	"strings"
 	"sync"
 	"time"
@@ -59,6 +60,7 @@ func (e *PageError) Unwrap() error { return e.Err }
 // Reasons a page is not used that PageReader does not report.
 const (
 	pageShort    = "shorter_than_feed" // the extraction is shorter than the feed's own text
+	pageMismatch = "mismatch"          // the extraction does not hold the feed's text: another page
 	pageCanceled = "canceled"          // the poll ended first
 	pageOther    = "other"             // an error that is not a *PageError
 )
@@ -166,8 +168,12 @@ func (p *Pipeline) readPage(ctx context.Context, rawURL string, rule *PageRule) 
 // the page's text was taken).
 func (p *Pipeline) usePage(e *entry, page Page, err error) string {
 	a := &e.art
-	if err == nil && words(page.Text) <= words(e.doc.Text) {
+	switch {
+	case err != nil:
+	case words(page.Text) <= words(e.doc.Text):
 		err = &PageError{Reason: pageShort, Err: errors.New("the page's text is no longer than the feed's")}
+	case !tellsFeedText(page.Text, e.doc.Text):
+		err = &PageError{Reason: pageMismatch, Err: errors.New("the page's text does not hold the feed's")}
 	}
 	if err != nil {
 		reason := pageOther
@@ -209,6 +215,28 @@ func (p *Pipeline) usePage(e *entry, page Page, err error) string {
 	}
 	e.doc.Text = page.Text
 	return ""
+}
+
+// tellsFeedText reports whether a page's text holds at least half the words of the feed's text
+// (normalised, so spelling variants count): a feed's summary is the article's lead or a teaser
+// drawn from it. A page that does not is another page: a consent wall, a "page not found" served
+// with 200, a site's front page, or an extraction that missed a one-line article.
+func tellsFeedText(page, feed string) bool {
+	fw := dedupe.Tokens(feed)
+	if len(fw) < 3 {
+		return true // too little to tell
+	}
+	in := make(map[string]bool, len(fw)*8)
+	for _, w := range dedupe.Tokens(page) {
+		in[w] = true
+	}
+	found := 0
+	for _, w := range fw {
+		if in[w] {
+			found++
+		}
+	}
+	return 2*found >= len(fw)
 }
 
 // words counts the words of s: runs of letters or digits.

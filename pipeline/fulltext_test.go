@@ -59,9 +59,9 @@ func summaryFeed(t *testing.T, n int) (*httptest.Server, []string) {
 	for i := range n {
 		link := fmt.Sprintf("%s/a/%d?utm_source=rss", srv.URL, i)
 		links = append(links, link)
-		fmt.Fprintf(&b, `<item><title>خبر رقم %d عن الاقتصاد</title><link>%s</link><guid>g%d</guid>`+
-			`<description>جملة أولى من الخبر رقم %d.</description><pubDate>Sat, 01 Aug 2015 09:%02d:00 +0300</pubDate></item>`,
-			i, strings.ReplaceAll(link, "&", "&amp;"), i, i, i)
+		fmt.Fprintf(&b, `<item><title>خبر رقم %d</title><link>%s</link><guid>g%d</guid>`+
+			`<description>%s</description><pubDate>Sat, 01 Aug 2015 09:%02d:00 +0300</pubDate></item>`,
+			i, strings.ReplaceAll(link, "&", "&amp;"), i, stories[i%len(stories)], i)
 	}
 	b.WriteString(`</channel></rss>`)
 	mux.HandleFunc("/rss", func(w http.ResponseWriter, r *http.Request) {
@@ -71,15 +71,18 @@ func summaryFeed(t *testing.T, n int) (*httptest.Server, []string) {
 	return srv, links
 }
 
-// longText returns the text of story i of a few: each about a different event, long enough that
-// the feed's one sentence is a summary of it.
+// stories are the leads of a few stories, each about a different event.
+var stories = []string{
+	"أعلنت الهيئة العامة للإحصاء أن الناتج المحلي الإجمالي نما بنسبة ثلاثة في المئة خلال الربع الثاني مدفوعا بقطاع الخدمات والصناعات التحويلية وارتفاع الاستهلاك الخاص.",
+	"افتتح أمير منطقة مكة المكرمة مشروع توسعة الطريق الدائري الثالث في جدة الذي يمتد أربعين كيلومترا ويخدم الأحياء الشرقية والجنوبية من المحافظة.",
+	"أعلن الدفاع المدني في المنطقة الشرقية السيطرة على حريق اندلع في مستودع للأخشاب بالدمام دون تسجيل إصابات وباشرت الفرق التحقيق في أسبابه.",
+	"فاز المنتخب الوطني للشباب على نظيره الياباني بهدفين مقابل هدف في نصف نهائي البطولة الآسيوية ليتأهل إلى المباراة النهائية للمرة الأولى منذ عشر سنوات.",
+	"وقعت وزارة الصحة عقدا لإنشاء مستشفى تخصصي للأطفال في المدينة المنورة بسعة ثلاثمئة سرير يكتمل تنفيذه خلال ثلاث سنوات.",
+}
+
+// longText returns the text of story i: its lead, then more of the same story, long enough
+// that the feed's one sentence is a summary of it.
 func longText(i int) string {
-	stories := []string{
-		"أعلنت الهيئة العامة للإحصاء أن الناتج المحلي الإجمالي نما بنسبة ثلاثة في المئة خلال الربع الثاني مدفوعا بقطاع الخدمات والصناعات التحويلية وارتفاع الاستهلاك الخاص.",
-		"افتتح أمير منطقة مكة المكرمة مشروع توسعة الطريق الدائري الثالث في جدة الذي يمتد أربعين كيلومترا ويخدم الأحياء الشرقية والجنوبية من المحافظة.",
-		"أعلن الدفاع المدني في المنطقة الشرقية السيطرة على حريق اندلع في مستودع للأخشاب بالدمام دون تسجيل إصابات وباشرت الفرق التحقيق في أسبابه.",
-		"فاز المنتخب الوطني للشباب على نظيره الياباني بهدفين مقابل هدف في نصف نهائي البطولة الآسيوية ليتأهل إلى المباراة النهائية للمرة الأولى منذ عشر سنوات.",
-	}
 	var b strings.Builder
 	for j := range 12 {
 		fmt.Fprintf(&b, "%s (%d) ", stories[i%len(stories)], j)
@@ -89,16 +92,17 @@ func longText(i int) string {
 
 // TestFullTextFromPages polls a summary-only feed whose items link to pages: each item is
 // recorded with its page's text (content_source page), a transient failure is retried once, a
-// page that cannot be had or is shorter than the feed's text leaves the feed's text (counted by
-// reason), and at the next poll, where every item is a repeat, no page is read again.
+// page that cannot be had, is shorter than the feed's text or does not hold it (another story's
+// page) leaves the feed's text (counted by reason), and at the next poll, where every item is a repeat, no page is read again.
 func TestFullTextFromPages(t *testing.T) {
-	srv, links := summaryFeed(t, 4)
+	srv, links := summaryFeed(t, 5)
 	book := &pageBook{pages: map[string]Page{}, errs: map[string][]error{}, reads: map[string]int{}}
 	book.pages[links[0]] = Page{Text: longText(0), HTML: "<p>" + longText(0) + "</p><script>x()</script>", Byline: "محمد علي"}
 	book.pages[links[1]] = Page{Text: longText(1), HTML: "<p>" + longText(1) + "</p>"}
 	book.errs[links[1]] = []error{&PageError{Reason: "status_5xx", Transient: true, Err: errors.New("503")}}
 	book.pages[links[2]] = Page{Text: "قصير", HTML: "<p>قصير</p>"} // shorter than the summary
 	// links[3]: 404
+	book.pages[links[4]] = Page{Text: longText(1), HTML: "<p>" + longText(1) + "</p>"} // another story's page
 
 	s := openStore(t)
 	m := NewMetrics(nil)
@@ -106,8 +110,8 @@ func TestFullTextFromPages(t *testing.T) {
 		Pages: book, Metrics: m, Logger: testLogger(t)},
 		fetcher.New(fetcher.Options{Timeout: 5 * time.Second}), s, NewRelay(s, nil, testLogger(t), m))
 	c := p.PollAll(t.Context())
-	if c.New != 4 || c.Failed != 0 {
-		t.Fatalf("counts %+v, want 4 new", c)
+	if c.New != 5 || c.Failed != 0 {
+		t.Fatalf("counts %+v, want 5 new", c)
 	}
 	msgs, err := s.Pending(t.Context(), 0, 10)
 	if err != nil {
@@ -131,7 +135,7 @@ func TestFullTextFromPages(t *testing.T) {
 			}
 		}
 	}
-	want := map[string]string{links[0]: "page", links[1]: "page", links[2]: "feed", links[3]: "feed"}
+	want := map[string]string{links[0]: "page", links[1]: "page", links[2]: "feed", links[3]: "feed", links[4]: "feed"}
 	for u, src := range want {
 		if got[u] != src {
 			t.Errorf("%s: content_source %q, want %q", u, got[u], src)
@@ -140,15 +144,15 @@ func TestFullTextFromPages(t *testing.T) {
 	if book.reads[links[1]] != 2 || book.reads[links[3]] != 1 {
 		t.Errorf("reads %v: want the transient failure retried once and the 404 read once", book.reads)
 	}
-	for reason, n := range map[string]float64{"ok": 2, "status_4xx": 1, pageShort: 1} {
+	for reason, n := range map[string]float64{"ok": 2, "status_4xx": 1, pageShort: 1, pageMismatch: 1} {
 		if v := testutil.ToFloat64(m.Pages.WithLabelValues(reason)); v != n {
 			t.Errorf("feedd_pages_total{result=%q} = %v, want %v", reason, v, n)
 		}
 	}
 
 	before := fmt.Sprint(book.reads)
-	if c := p.PollAll(t.Context()); c.Repeats != 4 {
-		t.Fatalf("second poll: %+v, want 4 repeats", c)
+	if c := p.PollAll(t.Context()); c.Repeats != 5 {
+		t.Fatalf("second poll: %+v, want 5 repeats", c)
 	}
 	if after := fmt.Sprint(book.reads); after != before {
 		t.Errorf("pages read at the second poll: %s, then %s; want none", before, after)
