@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/feedd/feedd/config"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -272,4 +274,22 @@ func TestDaemonEmbedded(t *testing.T) {
 		t.Errorf("after restart the stream has %d messages, want %d", n, distinctStories)
 	}
 	p.stop(t)
+}
+
+// startInProcess starts a daemon on cfg in this process with its relay running, stopped when the
+// test ends.
+func startInProcess(t *testing.T, ctx context.Context, cfg config.Config) *daemon {
+	t.Helper()
+	pt, err := partsOf(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := start(ctx, cfg, pt, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	relayCtx, stopRelay := context.WithCancel(context.Background())
+	d.startRelay(relayCtx)
+	t.Cleanup(func() { d.shutdown(time.Now().Add(5*time.Second), stopRelay) })
+	return d
 }

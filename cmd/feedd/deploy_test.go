@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -225,17 +224,7 @@ func TestDeployMetricsExist(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	pt, err := partsOf(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := start(ctx, cfg, pt, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	relayCtx, stopRelay := context.WithCancel(context.Background())
-	d.startRelay(relayCtx)
-	defer d.shutdown(time.Now().Add(5*time.Second), stopRelay)
+	d := startInProcess(t, ctx, cfg)
 	if c := d.pipe.PollAll(ctx); c.New != 2 || c.Failed != 1 {
 		t.Fatalf("got %+v, want 2 new articles and 1 failed feed", c)
 	}

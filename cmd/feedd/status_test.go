@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"image/png"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -131,17 +130,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
-	pt, err := partsOf(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := start(ctx, cfg, pt, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	relayCtx, stopRelay := context.WithCancel(context.Background())
-	d.startRelay(relayCtx)
-	defer d.shutdown(time.Now().Add(5*time.Second), stopRelay)
+	d := startInProcess(t, ctx, cfg)
 	counts := d.pipe.PollAll(ctx)
 	if counts.New < 100 || counts.Duplicates < 1 || counts.Failed != 1 {
 		t.Fatalf("got %+v, want the corpus's stories, a duplicate and one failed feed", counts)
