@@ -218,13 +218,13 @@ func (p *Pipeline) usePage(e *entry, page Page, err error) string {
 }
 
 // tellsFeedText reports whether a page's text holds at least half the words of the feed's text
-// (normalised, so spelling variants count): a feed's summary is the article's lead or a teaser
-// drawn from it. A page that does not is another page: a consent wall, a "page not found" served
+// (normalised, so spelling variants count; one of one or two words): a feed's summary is the
+// article's lead or a teaser drawn from it. A page that does not is another page: a consent wall, a "page not found" served
 // with 200, a site's front page, or an extraction that missed a one-line article.
 func tellsFeedText(page, feed string) bool {
 	fw := dedupe.Tokens(feed)
-	if len(fw) < 3 {
-		return true // too little to tell
+	if len(fw) == 0 {
+		return true // nothing to tell by
 	}
 	in := make(map[string]bool, len(fw)*8)
 	for _, w := range dedupe.Tokens(page) {
