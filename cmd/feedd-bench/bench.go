@@ -304,9 +304,17 @@ func bench(ctx context.Context, o options) (report, error) {
 			return report{}, err
 		}
 		o.log.Info("profiling feedd with perf", "out", out)
-		_, _, err = feeddRun(ctx, feeddSetup{bin: bin, dir: filepath.Join(work, "perf"), feedBase: base, feeds: feeds,
-			concurrency: o.concurrency, articles: articles,
-			wrap: []string{"perf", "record", "-g", "-F", "999", "-o", out, "--"}})
+		setup := feeddSetup{bin: bin, dir: filepath.Join(work, "perf"), feedBase: base, feeds: feeds,
+			concurrency: o.concurrency, articles: articles}
+		if o.repeat { // profile the second round, as measured
+			_, first, err := feeddRun(ctx, setup)
+			if err != nil {
+				return report{}, fmt.Errorf("feedd first round before profiling: %w", err)
+			}
+			setup.published, setup.repeat = first.Published, true
+		}
+		setup.wrap = []string{"perf", "record", "-g", "-F", "999", "-o", out, "--"}
+		_, _, err = feeddRun(ctx, setup)
 		if err != nil {
 			return report{}, fmt.Errorf("profiled feedd run: %w", err)
 		}
