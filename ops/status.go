@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	_ "embed"
+	"errors"
 	"html/template"
 	"log/slog"
 	"maps"
@@ -145,7 +146,10 @@ func (h *statusHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		cancel()
 		row := checkRow{Name: name, Result: "ok", OK: err == nil}
 		if err != nil {
-			p.Ready = false
+			var d *degradedError
+			if !errors.As(err, &d) { // as /readyz: a degraded check is said, not a failure
+				p.Ready = false
+			}
 			row.Result = err.Error()
 		}
 		p.Checks = append(p.Checks, row)

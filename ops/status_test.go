@@ -173,3 +173,18 @@ func TestShort(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusPageDegradedIsReady checks that the page agrees with /readyz: a Degraded check (every
+// feed failing) is shown, and the daemon is still ready.
+func TestStatusPageDegradedIsReady(t *testing.T) {
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	checks := map[string]Check{
+		"database": func(context.Context) error { return nil },
+		"feeds":    func(context.Context) error { return Degraded(errors.New("every feed failing")) },
+	}
+	base, _ := statusFixture(t, now, checks)
+	_, page := getPage(t, base+"/")
+	if !strings.Contains(page, `<b class="ok">ready</b>`) || !strings.Contains(page, "every feed failing") {
+		t.Errorf("page does not say ready with the degraded check's message:\n%.2000s", page)
+	}
+}
