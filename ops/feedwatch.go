@@ -55,6 +55,16 @@ func (w *FeedWatch) Succeeded(key string) {
 	clear(w.failing)
 }
 
+// Reset watches a new number of feeds (after the feed list was reloaded), forgetting what failed:
+// the new list is judged afresh.
+func (w *FeedWatch) Reset(feeds int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.feeds = feeds
+	w.since = time.Time{}
+	clear(w.failing)
+}
+
 // Check is a /readyz check: a Degraded error while every feed is failing, else nil.
 func (w *FeedWatch) Check(context.Context) error {
 	w.mu.Lock()

@@ -96,7 +96,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *once {
 		err = d.once(ctx, *timeout, stdout)
 	} else {
-		err = d.run(ctx, reloadOnHangup(ctx, hangup, *path, cfg, log))
+		err = d.run(ctx, reloadOnHangup(ctx, hangup, *path, cfg, log, d.feedsReloaded))
 	}
 	var ee *exitError
 	if cause := context.Cause(ctx); errors.As(cause, &ee) {
@@ -109,7 +109,8 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 // list on the channel it returns. A configuration that fails to load or validate is refused,
 // with its problems logged, and the current list is kept. Only the feed list is reloaded: a
 // change to any other key is logged as needing a restart.
-func reloadOnHangup(ctx context.Context, hangup <-chan os.Signal, path string, current config.Config, log *slog.Logger) <-chan []pipeline.Feed {
+func reloadOnHangup(ctx context.Context, hangup <-chan os.Signal, path string, current config.Config, log *slog.Logger,
+	reloaded func([]config.Feed)) <-chan []pipeline.Feed {
 	out := make(chan []pipeline.Feed)
 	go func() {
 		for {
@@ -140,12 +141,20 @@ func reloadOnHangup(ctx context.Context, hangup <-chan os.Signal, path string, c
 			select {
 			case out <- feeds:
 				current.Feeds = cfg.Feeds
+				reloaded(cfg.Feeds)
 			case <-ctx.Done():
 				return
 			}
 		}
 	}()
 	return out
+}
+
+// feedsReloaded tells the parts that list the feeds, besides the pipeline, of a reloaded list.
+func (d *daemon) feedsReloaded(list []config.Feed) {
+	d.feedWatch.Reset(len(list))
+	infos := feedInfos(list)
+	d.statusFeeds.Store(&infos)
 }
 
 // changedKeys names the top-level sections other than feeds that differ between a and b.
@@ -203,6 +212,8 @@ type daemon struct {
 	pipe     *pipeline.Pipeline
 	// feedWatch says when every feed is failing at once (no network).
 	feedWatch *ops.FeedWatch
+	// statusFeeds are the feeds the status page lists: the configured ones, then the reloaded.
+	statusFeeds atomic.Pointer[[]ops.FeedInfo]
 
 	streamReady chan struct{}
 	natsBack    chan struct{} // the connection to NATS was made; holds one such news
@@ -311,7 +322,9 @@ func start(ctx context.Context, cfg config.Config, pt parts, log *slog.Logger) (
 		if d.ops, err = ops.Listen(pt.httpListen, reg, checks, log); err != nil {
 			return nil, err
 		}
-		d.ops.HandleStatus(statusPage(cfg, d.store))
+		infos := feedInfos(cfg.Feeds)
+		d.statusFeeds.Store(&infos)
+		d.ops.HandleStatus(statusPage(&d.statusFeeds, d.store))
 		d.bg.Go(d.ops.Serve)
 		log.Info("ops listener ready", "addr", d.ops.Addr(), "paths", "/ /healthz /readyz /metrics")
 	}

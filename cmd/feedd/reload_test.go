@@ -62,11 +62,12 @@ func TestReloadOnSIGHUP(t *testing.T) {
 
 	dataDir := t.TempDir()
 	cfgPath := filepath.Join(t.TempDir(), "feedd.yaml")
+	opsAddr := freeAddr(t)
 	writeCfg := func(feedLines string) {
 		t.Helper()
-		cfg := fmt.Sprintf("data_dir: %q\nnats:\n  listen: \"\"\nhttp:\n  listen: \"\"\n"+
+		cfg := fmt.Sprintf("data_dir: %q\nnats:\n  listen: \"\"\nhttp:\n  listen: %q\n"+
 			"poll:\n  interval: 1h\n  min_interval: 1s\n  host_gap: 0s\n  per_host: 4\n  timeout: 5s\nfeeds:\n%s",
-			dataDir, feedLines)
+			dataDir, opsAddr, feedLines)
 		if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -120,6 +121,11 @@ func TestReloadOnSIGHUP(t *testing.T) {
 			!a.LastPollAt.Equal(b.LastPollAt) || a.ConsecutiveFailures != b.ConsecutiveFailures {
 			t.Errorf("state of %s changed by the reload:\n got %+v\nwant %+v", id, a, b)
 		}
+	}
+	// The status page lists the new feed list.
+	if code, page := httpGet("http://" + opsAddr + "/"); code != 200 || !strings.Contains(page, `id="feed-added"`) ||
+		strings.Contains(page, `id="feed-busy"`) {
+		t.Errorf("status page (%d) after the reload: want feed-added listed and feed-busy gone", code)
 	}
 	log := p.logText()
 	for _, want := range []string{"added_ids=[added]", "removed_ids=[busy]"} {
