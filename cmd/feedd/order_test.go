@@ -20,7 +20,7 @@ var orderRuns = flag.Int("order-runs", 10, "TestShuffledRunsSameStories: runs of
 // so that polls reach the duplicate decision in another order each time: every run must group
 // the articles into the same stories (which article of a story is its original may change).
 //
-//	go test -tags slow -run TestShuffledRunsSameStories -order-runs 10 ./cmd/feedd
+//	go test -tags slow -run TestShuffledRunsSameStories ./cmd/feedd -args -order-runs 10
 func TestShuffledRunsSameStories(t *testing.T) {
 	bin := buildFeedd(t)
 	srv, feeds, want := saudiFeeds(t, 0, "2015-08-01", "2015-08-02", "2015-08-03")
