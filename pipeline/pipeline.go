@@ -420,6 +420,9 @@ func (p *Pipeline) poll(ctx context.Context, f Feed, held func()) pollResult {
 		}
 		st.ETag, st.LastModified = r.ETag, r.LastModified
 		st.Items += int64(c.New + c.Duplicates)
+		// The relay keeps the gauge while it runs; while NATS or the stream is away it does not,
+		// and the outbox grows: the store's count costs no query.
+		p.m.OutboxDepth.Set(float64(p.store.Unsent()))
 		st.PagesRead += int64(res.counts.PagesRead)
 		for reason, n := range res.counts.PagesFailed {
 			if st.PagesFailed == nil {

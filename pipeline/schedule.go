@@ -368,7 +368,7 @@ func (s *scheduler) logRound(ctx context.Context) {
 	if !complete {
 		msg = "progress"
 	}
-	depth, _ := s.p.store.OutboxDepth(ctx)
+	depth := s.p.store.Unsent() // kept by the store: no query
 	r := s.round
 	s.p.log.Info(msg, "feeds", r.Feeds, "fetched", r.Fetched,
 		"not_modified", r.NotModified, "failed", r.Failed, "items", r.Items,

@@ -16,6 +16,7 @@ import (
 	"github.com/feedd/feedd/fetcher"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // editableFeed serves an RSS feed whose items the test rewrites between polls.
@@ -163,5 +164,25 @@ func TestPollAllWaitsBelowTheBound(t *testing.T) {
 	}
 	if n := atFetch.Load(); n < 0 || n >= 5 {
 		t.Errorf("the feed was fetched with %d unsent rows, want fewer than the bound of 5", n)
+	}
+}
+
+// TestOutboxDepthWhileNATSIsAway polls with no relay running (NATS away): feedd_outbox_depth
+// follows what the poll recorded, not the last value a relay set.
+func TestOutboxDepthWhileNATSIsAway(t *testing.T) {
+	feed := &editableFeed{}
+	feed.set(editedItem("https://spa.example/news/1", "خبر أول", "<p>نص الخبر الأول عن الطقس</p>"),
+		editedItem("https://spa.example/news/2", "خبر ثان", "<p>نص الخبر الثاني عن الرياضة والملاعب</p>"))
+	srv := httptest.NewServer(feed)
+	defer srv.Close()
+	s := openStore(t)
+	m := NewMetrics(nil)
+	p := New(Options{Feeds: []Feed{{ID: "spa", URL: srv.URL, Lang: "ar"}}, Metrics: m, Logger: testLogger(t)},
+		fetcher.New(fetcher.Options{Timeout: 5 * time.Second}), s, NewRelay(s, nil, testLogger(t), m))
+	if c := p.PollAll(t.Context()); c.New != 2 {
+		t.Fatalf("PollAll: %+v, want 2 new", c)
+	}
+	if got := testutil.ToFloat64(m.OutboxDepth); got != 2 {
+		t.Errorf("feedd_outbox_depth = %v, want 2", got)
 	}
 }
