@@ -52,10 +52,7 @@ func cmdExtract(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var body []byte
 	addr := *pageURL
 	if u, err := url.Parse(target); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
-		opts := extract.FetchOptions{UserAgent: userAgent(cfg), Timeout: cfg.Extract.Timeout,
-			MaxBody: int64(cfg.Extract.MaxBody), RespectRobots: cfg.Extract.RespectRobots,
-			DenyPrivate: cfg.Poll.DenyPrivateNetworks}
-		page, err := extract.NewFetcher(opts).Fetch(ctx, target)
+		page, err := extract.NewFetcher(pageFetchOptions(cfg)).Fetch(ctx, target)
 		if err != nil {
 			return &exitError{exitFailure, err}
 		}

@@ -114,13 +114,19 @@ func partsOf(cfg config.Config) (parts, error) {
 		PageConcurrency: cfg.Extract.Concurrency,
 	}
 	if pagesWanted(cfg) {
-		p.pages = &extract.FetchOptions{
-			UserAgent:     userAgent(cfg),
-			Timeout:       cfg.Extract.Timeout,
-			MaxBody:       int64(cfg.Extract.MaxBody),
-			RespectRobots: cfg.Extract.RespectRobots,
-			DenyPrivate:   cfg.Poll.DenyPrivateNetworks,
-		}
+		opts := pageFetchOptions(cfg)
+		p.pages = &opts
 	}
 	return p, nil
+}
+
+// pageFetchOptions configures the fetching of article pages: the daemon's, and feedd extract's.
+func pageFetchOptions(cfg config.Config) extract.FetchOptions {
+	return extract.FetchOptions{
+		UserAgent:     userAgent(cfg),
+		Timeout:       cfg.Extract.Timeout,
+		MaxBody:       int64(cfg.Extract.MaxBody),
+		RespectRobots: cfg.Extract.RespectRobots,
+		DenyPrivate:   cfg.Poll.DenyPrivateNetworks,
+	}
 }
