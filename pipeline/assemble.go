@@ -61,17 +61,28 @@ type seenFunc func(canonicalURL, guid, itemHash string) (prior *store.Prior, rep
 func (a *assembler) assembleUnseen(f Feed, parsed *gofeed.Feed, fetchURL string, fetchedAt time.Time, seen seenFunc) (out []entry, repeats int) {
 	fetchedAt = fetchedAt.UTC().Truncate(time.Second)
 	base := feedBase(parsed, fetchURL)
-	titles := make([]string, len(parsed.Items))
-	for i, it := range parsed.Items {
-		if it != nil {
-			titles[i] = plainText(it.Title)
+	// The titles' plain text, the outlet suffix they share and the outlet's names serve only
+	// the items that are assembled: in a round of repeats they are never needed.
+	var (
+		titles []string
+		suffix string
+		outlet []string
+	)
+	title := func(i int) string {
+		if titles == nil {
+			titles = make([]string, len(parsed.Items))
+			for i, it := range parsed.Items {
+				if it != nil {
+					titles[i] = plainText(it.Title)
+				}
+			}
+			suffix = siteSuffix(titles)
+			outlet = []string{dedupe.Normalize(f.Name), dedupe.Normalize(parsed.Title)} // once per feed
 		}
+		return stripSuffix(titles[i], suffix, outlet)
 	}
-	suffix := siteSuffix(titles)
-	outlet := []string{dedupe.Normalize(f.Name), dedupe.Normalize(parsed.Title)} // once per feed
 
 	src := source{feed: f, base: base, fetchedAt: fetchedAt, htmlImage: parsed.FeedType == "rss"}
-	out = make([]entry, 0, len(parsed.Items))
 	for i, it := range parsed.Items {
 		if it == nil {
 			continue
@@ -88,11 +99,14 @@ func (a *assembler) assembleUnseen(f Feed, parsed *gofeed.Feed, fetchURL string,
 				}
 			}
 		}
-		e := a.item(src, it, stripSuffix(titles[i], suffix, outlet))
+		e := a.item(src, it, title(i))
 		if e.art.ID == "" {
 			continue
 		}
 		e.itemHash, e.prior, e.mode = hash, prior, f.FullText
+		if out == nil {
+			out = make([]entry, 0, len(parsed.Items)-i)
+		}
 		out = append(out, e)
 	}
 	return out, repeats
@@ -102,11 +116,18 @@ func (a *assembler) assembleUnseen(f Feed, parsed *gofeed.Feed, fetchURL string,
 // repeat whose hash is unchanged cannot be a correction. Dates and links are left out.
 func itemHash(it *gofeed.Item) string {
 	h := sha256.New()
+	// The strings go through one small buffer: []byte(s) would copy each into a new
+	// allocation, the whole content of every item of every poll.
+	buf := make([]byte, 0, 1024)
 	for _, s := range []string{it.Title, it.Description, it.Content} {
-		h.Write([]byte(s))
+		for len(s) > 0 {
+			n := min(len(s), cap(buf))
+			h.Write(append(buf[:0], s[:n]...))
+			s = s[n:]
+		}
 		h.Write([]byte{0})
 	}
-	return hex.EncodeToString(h.Sum(nil)[:8])
+	return hex.EncodeToString(h.Sum(buf[:0])[:8])
 }
 
 // itemKeys returns the canonical URL ("" without a usable link) and the GUID of an item: its

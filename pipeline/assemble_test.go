@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"github.com/feedd/feedd/store"
 	"os"
@@ -277,5 +279,28 @@ func TestAssembleUnseenSkipsRepeats(t *testing.T) {
 	}
 	if want := "https://www.alhurra.com/news/0 guid-0"; len(asked) != 3 || asked[0] != want {
 		t.Errorf("seen asked %q, want three lookups by canonical URL and GUID, the first %q", asked, want)
+	}
+}
+
+// TestItemHashStable: the item hash is what the store keeps to tell a correction from a repeat;
+// however it is computed, it must stay the first 8 bytes of SHA-256 over title, description and
+// content, each followed by a NUL, or every stored item would look changed after an upgrade.
+func TestItemHashStable(t *testing.T) {
+	long := strings.Repeat("نص المقال الكامل ", 300) // longer than the hash's copy buffer
+	tests := []struct {
+		name string
+		it   gofeed.Item
+	}{
+		{"empty", gofeed.Item{}},
+		{"short", gofeed.Item{Title: "عنوان", Description: "<p>ملخص</p>", Content: "<p>نص</p>"}},
+		{"long content", gofeed.Item{Title: "عنوان", Description: long[:1500], Content: long}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sum := sha256.Sum256([]byte(tt.it.Title + "\x00" + tt.it.Description + "\x00" + tt.it.Content + "\x00"))
+			if got, want := itemHash(&tt.it), hex.EncodeToString(sum[:8]); got != want {
+				t.Errorf("got %s, want %s", got, want)
+			}
+		})
 	}
 }

@@ -58,6 +58,28 @@ func BenchmarkAssemble(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(items), "ns/article")
 }
 
+// BenchmarkAssembleRepeats is a poll of the steady state per op: every item of the feed was
+// recorded before and is unchanged, so each costs its item hash, its canonical URL and a lookup
+// (here one that answers from memory).
+func BenchmarkAssembleRepeats(b *testing.B) {
+	feeds, parsed := devFeeds(b)
+	a := newAssembler()
+	fetched := time.Date(2015, 8, 4, 0, 0, 0, 0, time.UTC)
+	seen := func(canonicalURL, guid, itemHash string) (*store.Prior, bool) { return nil, true }
+	i, items := 0, 0
+	b.ReportAllocs()
+	for b.Loop() {
+		f := feeds[i%len(feeds)]
+		out, repeats := a.assembleUnseen(f, parsed[i%len(feeds)], f.URL, fetched, seen)
+		if len(out) != 0 {
+			b.Fatalf("%d entries, want none", len(out))
+		}
+		items += repeats
+		i++
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(items), "ns/item")
+}
+
 // BenchmarkIngest records one feed's articles per op into a real SQLite store: the duplicate
 // decision, the JSON message and one transaction for the feed. The dev days are ingested in
 // order, as a first run of feedd does; when they run out, a fresh store starts again.

@@ -509,6 +509,9 @@ type Tx interface {
 // index forgets this poll's articles, so index and store never disagree outside the lock, and
 // a failed poll fails alone.
 func (p *Pipeline) ingest(ctx context.Context, entries []entry) (c Counts, err error) {
+	if len(entries) == 0 { // a poll of repeats: no transaction, no wait for the lock
+		return Counts{}, nil
+	}
 	p.ingestMu.Lock()
 	defer p.ingestMu.Unlock()
 	tx, err := p.begin(ctx)
