@@ -251,3 +251,30 @@ func BenchmarkFetch(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecodeBody makes the full-text feeds of a SaudiNewsNet development day ready for
+// gofeed: charset resolution, UTF-8 validation and XML repair, without the parse. One op is one
+// feed.
+//
+//	go test -run '^$' -bench DecodeBody -count 5 ./fetcher
+func BenchmarkDecodeBody(b *testing.B) {
+	dir, ok := testfeeds.CorpusDir()
+	if !ok {
+		b.Skip("corpus not found beside the module")
+	}
+	arts, err := testfeeds.SaudiNewsNet(dir, "2015-08-01")
+	if err != nil {
+		b.Fatal(err)
+	}
+	feeds := testfeeds.Split("2015-08-01", arts, 20)
+	i, size := 0, int64(0)
+	for b.Loop() {
+		body := feeds[i%len(feeds)].Body
+		if d := decodeBody(body, "application/rss+xml; charset=utf-8", ""); d.repaired != 0 {
+			b.Fatalf("%d repairs, want none", d.repaired)
+		}
+		size += int64(len(body))
+		i++
+	}
+	b.SetBytes(size / int64(i))
+}

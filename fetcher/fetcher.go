@@ -228,7 +228,7 @@ func (f *Fetcher) fetchHTTP(ctx context.Context, u *url.URL, req Request) (*Resu
 	if resp.ContentLength > f.opts.MaxBody && contentEncoding == "" {
 		return fail(ClassTooLarge, fmt.Errorf("content length %d is over the limit of %d bytes", resp.ContentLength, f.opts.MaxBody))
 	}
-	body, err := httpget.ReadBody(resp.Body, contentEncoding, f.opts.MaxBody)
+	body, err := httpget.ReadBodySize(resp.Body, contentEncoding, f.opts.MaxBody, resp.ContentLength)
 	if err != nil {
 		return fail(classify(ctx, err), fmt.Errorf("read body: %w", err))
 	}

@@ -2,6 +2,7 @@ package fetcher
 
 import (
 	"bytes"
+	"encoding/binary"
 	"strconv"
 )
 
@@ -77,13 +78,66 @@ func isNonCharacter(text []byte, i int) bool {
 	return text[i] == 0xEF && i+2 < len(text) && text[i+1] == 0xBF && (text[i+2] == 0xBE || text[i+2] == 0xBF)
 }
 
+// hasForbidden reports whether text holds a character stripForbidden removes. It reads eight
+// bytes at a time: a word with no byte below 0x20 and none equal to 0xEF (the lead byte of
+// U+FFFE and U+FFFF) holds none, and nearly every word of a feed is such a word; the others
+// are looked at a byte at a time.
 func hasForbidden(text []byte) bool {
-	for i, c := range text {
-		if forbiddenControl(c) || isNonCharacter(text, i) {
+	i := 0
+	for ; i+8 <= len(text); i += 8 {
+		w := binary.LittleEndian.Uint64(text[i:])
+		if !hasByteBelow(w, 0x20) && !hasByte(w, 0xEF) {
+			continue
+		}
+		if hasForbiddenIn(text, i, i+8) {
+			return true
+		}
+	}
+	return hasForbiddenIn(text, i, len(text))
+}
+
+// hasForbiddenIn is hasForbidden a byte at a time over text[from:to]; a non-character starting
+// there may end past to.
+func hasForbiddenIn(text []byte, from, to int) bool {
+	for i := from; i < to; i++ {
+		if forbiddenControl(text[i]) || isNonCharacter(text, i) {
 			return true
 		}
 	}
 	return false
+}
+
+// Word-at-a-time byte tests on eight bytes read as a little-endian uint64.
+const (
+	lowBits  = 0x0101010101010101
+	highBits = 0x8080808080808080
+)
+
+// hasByteBelow reports whether a byte of w is below n, for n <= 128.
+func hasByteBelow(w uint64, n byte) bool { return (w-lowBits*uint64(n))&^w&highBits != 0 }
+
+// hasByte reports whether a byte of w is b.
+func hasByte(w uint64, b byte) bool {
+	z := w ^ lowBits*uint64(b)
+	return (z-lowBits)&^z&highBits != 0
+}
+
+// indexMarkup returns the index of the first & or < of text, or -1. It reads eight bytes at a
+// time past runs of text, which in a feed are long: Arabic article text between entities.
+func indexMarkup(text []byte) int {
+	i := 0
+	for ; i+8 <= len(text); i += 8 {
+		w := binary.LittleEndian.Uint64(text[i:])
+		if hasByte(w, '&') || hasByte(w, '<') {
+			break
+		}
+	}
+	for ; i < len(text); i++ {
+		if c := text[i]; c == '&' || c == '<' {
+			return i
+		}
+	}
+	return -1
 }
 
 // startsWithMarkup reports whether the first character of text that is not white space or a BOM
@@ -157,7 +211,7 @@ func (r *repairer) step(i int) int {
 	rest := t[i:]
 	switch r.mode {
 	case inText:
-		if j := bytes.IndexAny(rest, "&<"); j != 0 && !r.bytewise { // skip plain text at once
+		if j := indexMarkup(rest); j != 0 && !r.bytewise { // skip plain text at once
 			if j < 0 {
 				return len(t)
 			}

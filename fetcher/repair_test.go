@@ -288,6 +288,13 @@ func FuzzRepair(f *testing.F) {
 		if hasForbidden(out) {
 			t.Fatalf("got forbidden characters in %q", out)
 		}
+		// The word-at-a-time scans agree with a byte at a time.
+		if got, want := hasForbidden(in), hasForbiddenIn(in, 0, len(in)); got != want {
+			t.Fatalf("hasForbidden(%q): got %v, a byte at a time %v", in, got, want)
+		}
+		if got, want := indexMarkup(in), bytes.IndexAny(in, "&<"); got != want {
+			t.Fatalf("indexMarkup(%q): got %d, want %d", in, got, want)
+		}
 		// Skipping ahead changes nothing: a byte at a time gives the same.
 		if ref, m := repairWith(in, true); m != n || !bytes.Equal(ref, out) {
 			t.Fatalf("repair of %q: got %q (%d), a byte at a time %q (%d)", in, out, n, ref, m)
@@ -330,5 +337,47 @@ func TestRepairSkipsMatchBytewiseOnCorpus(t *testing.T) {
 	}
 	if files < 100 {
 		t.Fatalf("compared %d corpus files, want the corpus's thousands", files)
+	}
+}
+
+// TestWordScans puts each byte that matters at every place of texts of every length up to 24,
+// amid Arabic text, so that it falls in every lane of a word and in the tail after the words.
+func TestWordScans(t *testing.T) {
+	filler := []byte(strings.Repeat("نص", 12)) // 48 bytes, none below 0x20, no 0xEF, no & or <
+	for _, tt := range []struct {
+		name   string
+		insert string
+		forbid bool
+		markup bool
+	}{
+		{"nul", "\x00", true, false},
+		{"unit separator", "\x1f", true, false},
+		{"tab", "\t", false, false},
+		{"newline", "\n", false, false},
+		{"space", " ", false, false},
+		{"U+FFFE", "\uFFFE", true, false},
+		{"U+FFFF", "\uFFFF", true, false},
+		{"U+FEFF", "\uFEFF", false, false},
+		{"ampersand", "&", false, true},
+		{"less-than", "<", false, true},
+		{"greater-than", ">", false, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for n := 0; n <= 24; n++ {
+				for at := 0; at <= n; at++ {
+					text := append(append(append([]byte{}, filler[:at]...), tt.insert...), filler[at:n]...)
+					if got := hasForbidden(text); got != tt.forbid {
+						t.Errorf("hasForbidden(%q): got %v, want %v", text, got, tt.forbid)
+					}
+					want := -1
+					if tt.markup {
+						want = at
+					}
+					if got := indexMarkup(text); got != want {
+						t.Errorf("indexMarkup(%q): got %d, want %d", text, got, want)
+					}
+				}
+			}
+		})
 	}
 }

@@ -19,6 +19,16 @@ var gzipMagic = []byte{0x1F, 0x8B}
 // are read: past that it stops, without inflating further, with an *http.MaxBytesError and the
 // bytes read so far.
 func ReadBody(r io.Reader, contentEncoding string, maxBody int64) ([]byte, error) {
+	return ReadBodySize(r, contentEncoding, maxBody, -1)
+}
+
+// unknownSizeGuess is the first buffer of a body of unknown size: most feeds are larger, and a
+// buffer that starts small is copied at every doubling.
+const unknownSizeGuess = 32 << 10
+
+// ReadBodySize is ReadBody for a body of the given size on the wire (the Content-Length, or -1
+// when unknown): an uncompressed body of known size is read into one buffer, without a copy.
+func ReadBodySize(r io.Reader, contentEncoding string, maxBody, size int64) ([]byte, error) {
 	// Compressed input is never meaningfully larger than its output; bound it too, so a stream
 	// of empty deflate blocks cannot run on until the deadline.
 	wire := http.MaxBytesReader(nil, readCloser{r}, maxBody+maxBody/8+4096)
@@ -56,13 +66,30 @@ func ReadBody(r io.Reader, contentEncoding string, maxBody int64) ([]byte, error
 		return nil, fmt.Errorf("unsupported content encoding %q", contentEncoding)
 	}
 
-	var buf bytes.Buffer
-	_, err := buf.ReadFrom(http.MaxBytesReader(nil, readCloser{src}, maxBody))
-	if err != nil {
-		// The first maxBody bytes are kept: a reader of robots.txt uses them.
-		return buf.Bytes(), err
+	guess := int64(unknownSizeGuess)
+	if size >= 0 && src == br {
+		guess = size + 512 // room to read the end of the body without growing
 	}
-	return buf.Bytes(), nil
+	// The first maxBody bytes are kept on error: a reader of robots.txt uses them.
+	return readAll(http.MaxBytesReader(nil, readCloser{src}, maxBody), int(min(guess, maxBody+512)))
+}
+
+// readAll is io.ReadAll into a buffer of the given first capacity.
+func readAll(r io.Reader, capacity int) ([]byte, error) {
+	b := make([]byte, 0, max(capacity, 512))
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // let append pick the next size
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
 }
 
 // readCloser adds a no-op Close, for http.MaxBytesReader.
