@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/feedd/feedd/internal/testfeeds"
@@ -41,6 +43,9 @@ type options struct {
 	concurrency int    // fetches at once, on both sides
 	feeddBin    string // a prebuilt feedd binary, or "" to build one
 	perfOut     string // a perf.data path for one extra profiled feedd run, or ""
+	// baseline is another feedd binary (an earlier commit's) run in the same turns as feedd,
+	// so that the two are compared side by side; "" for none.
+	baseline string
 	// repeat times a second `feedd run --once` over the same feeds and data_dir, served again in
 	// full (no 304), where every item is a repeat; the first, untimed, fills the data_dir.
 	repeat bool
@@ -118,10 +123,13 @@ type report struct {
 	Load    load    `json:"load"`
 	Floor   side    `json:"floor"`
 	Feedd   side    `json:"feedd"`
-	Noise   noise   `json:"noise"`
-	// Ratio is feedd's median wall time over the floor's.
-	Ratio      float64 `json:"ratio"`
-	RatioLimit float64 `json:"ratio_limit"`
+	// Baseline is the -baseline binary's runs, taken in the same turns; nil without one.
+	Baseline *side `json:"baseline,omitempty"`
+	Noise    noise `json:"noise"`
+	// Ratio is feedd's median wall time over the floor's; BaselineRatio the baseline's.
+	Ratio         float64 `json:"ratio"`
+	BaselineRatio float64 `json:"baseline_ratio,omitempty"`
+	RatioLimit    float64 `json:"ratio_limit"`
 	// Summary is what the last measured `feedd run --once` printed.
 	Summary  onceSummary `json:"feedd_summary"`
 	PerfFile string      `json:"perf_file,omitempty"`
@@ -211,6 +219,11 @@ func bench(ctx context.Context, o options) (report, error) {
 		rep.Feedd.Name = "feedd run --once, second round: every item a repeat"
 		rep.RatioLimit = repeatRatioLimit
 	}
+	if o.baseline != "" {
+		b := rep.Feedd
+		b.Name = "baseline: " + o.baseline
+		rep.Baseline = &b
+	}
 	for _, f := range feeds {
 		rep.Load.Bytes += int64(len(f.Body))
 	}
@@ -234,13 +247,17 @@ func bench(ctx context.Context, o options) (report, error) {
 	if err != nil {
 		return report{}, fmt.Errorf("feed server: %w", err)
 	}
-	handler := testfeeds.Handler(feeds)
-	if o.repeat { // every round fetches the feeds in full, as if they had changed
-		full := handler
-		handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			r.Header.Del("If-None-Match")
-			full.ServeHTTP(w, r)
-		})
+	var handler http.Handler = testfeeds.Handler(feeds)
+	var rounds *roundServer
+	if o.repeat { // every round fetches the feeds in full: they changed, as live feeds do
+		rounds = newRoundServer(feeds)
+		handler = rounds
+		rep.Load.Bytes = rounds.bytes(1)
+	}
+	setRound := func(n int) {
+		if rounds != nil {
+			rounds.round.Store(int32(n))
+		}
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
@@ -256,6 +273,7 @@ func bench(ctx context.Context, o options) (report, error) {
 	ours0 := selfCPU() + childrenCPU()
 	start := time.Now()
 	for i := range o.runs {
+		setRound(1) // the floor parses what the timed round parses
 		ft, err := floorRun(ctx, urls, o.concurrency, articles)
 		if err != nil {
 			return report{}, fmt.Errorf("floor run %d: %w", i+1, err)
@@ -263,26 +281,43 @@ func bench(ctx context.Context, o options) (report, error) {
 		o.log.Info("floor", "run", i+1, "seconds", ft.Seconds, "peak_bytes", ft.PeakBytes)
 		rep.Floor.Runs = append(rep.Floor.Runs, ft)
 
-		dir := filepath.Join(work, fmt.Sprintf("run-%d", i+1))
-		setup := feeddSetup{bin: bin, dir: dir, feedBase: base, feeds: feeds,
-			concurrency: o.concurrency, articles: articles}
-		if o.repeat {
-			_, first, err := feeddRun(ctx, setup)
-			if err != nil {
-				return report{}, fmt.Errorf("feedd first round %d: %w", i+1, err)
+		type contender struct {
+			name, bin string
+			side      *side
+		}
+		turn := []contender{{"feedd", bin, &rep.Feedd}}
+		if rep.Baseline != nil { // each goes first in every other turn
+			turn = append(turn, contender{"baseline", o.baseline, rep.Baseline})
+			if i%2 == 1 {
+				turn[0], turn[1] = turn[1], turn[0]
 			}
-			setup.published = first.Published
-			setup.repeat = true
 		}
-		bt, sum, err := feeddRun(ctx, setup)
-		if err != nil {
-			return report{}, fmt.Errorf("feedd run %d: %w", i+1, err)
-		}
-		o.log.Info("feedd", "run", i+1, "seconds", bt.Seconds, "peak_bytes", bt.PeakBytes)
-		rep.Feedd.Runs = append(rep.Feedd.Runs, bt)
-		rep.Summary = sum
-		if err := os.RemoveAll(dir); err != nil {
-			return report{}, err
+		for _, c := range turn {
+			dir := filepath.Join(work, fmt.Sprintf("run-%d-%s", i+1, c.name))
+			setup := feeddSetup{bin: c.bin, dir: dir, feedBase: base, feeds: feeds,
+				concurrency: o.concurrency, articles: articles}
+			if o.repeat {
+				setRound(0)
+				_, first, err := feeddRun(ctx, setup)
+				if err != nil {
+					return report{}, fmt.Errorf("%s first round %d: %w", c.name, i+1, err)
+				}
+				setup.published = first.Published
+				setup.repeat = true
+				setRound(1)
+			}
+			bt, sum, err := feeddRun(ctx, setup)
+			if err != nil {
+				return report{}, fmt.Errorf("%s run %d: %w", c.name, i+1, err)
+			}
+			o.log.Info(c.name, "run", i+1, "seconds", bt.Seconds, "cpu_seconds", bt.CPUSeconds, "peak_bytes", bt.PeakBytes)
+			c.side.Runs = append(c.side.Runs, bt)
+			if c.side == &rep.Feedd {
+				rep.Summary = sum
+			}
+			if err := os.RemoveAll(dir); err != nil {
+				return report{}, err
+			}
 		}
 	}
 	rep.Noise.WindowSeconds = time.Since(start).Seconds()
@@ -294,8 +329,14 @@ func bench(ctx context.Context, o options) (report, error) {
 	rep.Noise.LoadEnd = loadAvg()
 	rep.Floor.finish(articles)
 	rep.Feedd.finish(articles)
+	if rep.Baseline != nil {
+		rep.Baseline.finish(articles)
+	}
 	if rep.Floor.MedianSeconds > 0 {
 		rep.Ratio = rep.Feedd.MedianSeconds / rep.Floor.MedianSeconds
+		if rep.Baseline != nil {
+			rep.BaselineRatio = rep.Baseline.MedianSeconds / rep.Floor.MedianSeconds
+		}
 	}
 
 	if o.perfOut != "" {
@@ -307,11 +348,13 @@ func bench(ctx context.Context, o options) (report, error) {
 		setup := feeddSetup{bin: bin, dir: filepath.Join(work, "perf"), feedBase: base, feeds: feeds,
 			concurrency: o.concurrency, articles: articles}
 		if o.repeat { // profile the second round, as measured
+			setRound(0)
 			_, first, err := feeddRun(ctx, setup)
 			if err != nil {
 				return report{}, fmt.Errorf("feedd first round before profiling: %w", err)
 			}
 			setup.published, setup.repeat = first.Published, true
+			setRound(1)
 		}
 		setup.wrap = []string{"perf", "record", "-g", "-F", "999", "-o", out, "--"}
 		_, _, err = feeddRun(ctx, setup)
@@ -416,3 +459,55 @@ func loadAvg() string {
 
 // errNoProc is returned where peak memory cannot be read.
 var errNoProc = errors.New("peak memory is read from /proc, which this system lacks")
+
+// roundServer serves the feeds of a repeat run as they are in its first round (0) or its second
+// (1): the same items, with a channel <lastBuildDate> that moves on between the two, as a live
+// feed's does. Each version has its own ETag and If-None-Match is honoured, as by a real server,
+// so the second round is fetched and parsed in full because the feeds changed, not because the
+// server forgets the validators.
+type roundServer struct {
+	round  atomic.Int32
+	bodies [2]map[string][]byte
+	etags  [2]map[string]string
+}
+
+func newRoundServer(feeds []testfeeds.Feed) *roundServer {
+	s := &roundServer{}
+	for r, built := range []string{"Mon, 03 Aug 2015 21:00:00 +0000", "Mon, 03 Aug 2015 22:00:00 +0000"} {
+		s.bodies[r] = make(map[string][]byte, len(feeds))
+		s.etags[r] = make(map[string]string, len(feeds))
+		for _, f := range feeds {
+			body := bytes.Replace(f.Body, []byte("<channel>"), []byte("<channel><lastBuildDate>"+built+"</lastBuildDate>"), 1)
+			sum := sha256.Sum256(body)
+			s.bodies[r][f.Path] = body
+			s.etags[r][f.Path] = fmt.Sprintf(`"%x"`, sum[:8])
+		}
+	}
+	return s
+}
+
+// bytes returns the size of all feeds in round r.
+func (s *roundServer) bytes(r int) int64 {
+	var n int64
+	for _, b := range s.bodies[r] {
+		n += int64(len(b))
+	}
+	return n
+}
+
+func (s *roundServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	round := s.round.Load()
+	body, ok := s.bodies[round][r.URL.Path]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	etag := s.etags[round][r.URL.Path]
+	w.Header().Set("ETag", etag)
+	if r.Header.Get("If-None-Match") == etag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Header().Set("Content-Type", "application/rss+xml; charset=utf-8")
+	_, _ = w.Write(body)
+}

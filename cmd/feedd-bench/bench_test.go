@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -203,5 +206,91 @@ func TestSmoke(t *testing.T) {
 	}
 	if r.Machine.CPUs < 1 || r.Machine.GoVersion == "" {
 		t.Errorf("got machine %+v, want CPUs and a Go version", r.Machine)
+	}
+}
+
+// TestRoundServer: between the two rounds of a repeat run every feed changes (so that a client
+// that kept its ETag still gets the whole body) but keeps the same items; within a round the
+// ETag is honoured with a 304.
+func TestRoundServer(t *testing.T) {
+	dir := needCorpus(t)
+	feeds, articles, err := loadFeeds(dir, 3, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newRoundServer(feeds)
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	get := func(path, etag string) (int, string, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+		if etag != "" {
+			req.Header.Set("If-None-Match", etag)
+		}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get("ETag"), body
+	}
+	items := 0
+	for _, f := range feeds {
+		code0, etag0, body0 := get(f.Path, "")
+		if code, _, _ := get(f.Path, etag0); code != http.StatusNotModified {
+			t.Errorf("%s: got %d with the round's ETag, want 304", f.Path, code)
+		}
+		s.round.Store(1)
+		code1, etag1, body1 := get(f.Path, etag0)
+		s.round.Store(0)
+		if code0 != http.StatusOK || code1 != http.StatusOK {
+			t.Fatalf("%s: got %d and %d, want 200 in both rounds", f.Path, code0, code1)
+		}
+		if etag0 == etag1 || bytes.Equal(body0, body1) {
+			t.Errorf("%s: the second round serves the same body or ETag as the first", f.Path)
+		}
+		if !bytes.Contains(body1, []byte("<lastBuildDate>")) || itemCount(body0) != itemCount(body1) {
+			t.Errorf("%s: got %d then %d items, want the same items and a lastBuildDate", f.Path, itemCount(body0), itemCount(body1))
+		}
+		items += itemCount(body1)
+	}
+	if items != articles {
+		t.Errorf("served %d items, want %d", items, articles)
+	}
+}
+
+// TestSmokeRepeat runs the repeat benchmark on 3 feeds, once, with a baseline binary, and checks
+// that the timed round found every item a repeat, for feedd and for the baseline.
+func TestSmokeRepeat(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs feedd")
+	}
+	needCorpus(t)
+	mod, err := moduleDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "feedd")
+	if err := buildFeedd(t.Context(), mod, bin); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	args := []string{"-repeat", "-feeds", "3", "-runs", "1", "-feedd", bin, "-baseline", bin, "-json"}
+	if code := run(t.Context(), args, &stdout, &stderr); code != 0 {
+		t.Fatalf("got exit code %d, want 0; stderr:\n%s", code, stderr.String())
+	}
+	var r report
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+		t.Fatalf("reading the JSON report %q: %v", stdout.String(), err)
+	}
+	if s := r.Summary; s.Repeats != r.Load.Articles || s.New+s.Duplicates != 0 || s.Published != 0 {
+		t.Errorf("got summary %+v, want all %d items repeats and nothing published", s, r.Load.Articles)
+	}
+	if r.Baseline == nil || len(r.Baseline.Runs) != 1 || len(r.Feedd.Runs) != 1 || r.BaselineRatio <= 0 {
+		t.Fatalf("got feedd runs %v, baseline %+v (ratio %v), want one run of each", r.Feedd.Runs, r.Baseline, r.BaselineRatio)
+	}
+	if r.RatioLimit != repeatRatioLimit {
+		t.Errorf("got ratio limit %v, want %v", r.RatioLimit, repeatRatioLimit)
 	}
 }

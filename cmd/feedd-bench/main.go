@@ -18,6 +18,7 @@
 // Usage:
 //
 //	go run ./cmd/feedd-bench [-feeds 200] [-per-feed 20] [-runs 3] [-concurrency 16] [-json]
+//	go run ./cmd/feedd-bench -repeat [-runs 5] [-baseline OLD_FEEDD] [-perf FILE] [-json]
 //	go run ./cmd/feedd-bench -publish [-msgs 20000] [-runs 5] [-nats-cli nats] [-nats-url URL] [-json]
 //
 // See docs/BENCHMARKS.md for what is measured and how.
@@ -62,6 +63,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.runs, "runs", o.runs, "runs of each side, interleaved; the figures are medians")
 	fs.IntVar(&o.concurrency, "concurrency", o.concurrency, "fetches at once, for the floor and for feedd (poll.concurrency and poll.per_host)")
 	fs.StringVar(&o.feeddBin, "feedd", "", "a feedd `binary` to run instead of building ./cmd/feedd")
+	fs.StringVar(&o.baseline, "baseline", "", "another feedd `binary` (an earlier commit's) to run in the same turns as feedd, for a side-by-side comparison")
 	fs.StringVar(&o.perfOut, "perf", "", "after the measured runs, run feedd once more under perf record -g, writing this `file` (not counted in the figures)")
 	fs.BoolVar(&o.repeat, "repeat", false, "time a second `feedd run --once` over the same feeds, served in full again, where every item is a repeat (issue 11's steady state)")
 	publish := fs.Bool("publish", false, "measure JetStream publishing (nats bench js pub async, bus.PublishBatch, the outbox relay) instead")

@@ -19,7 +19,11 @@ func (r report) writeText(w io.Writer) {
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "\tmedian\tarticles/s\tpeak memory\tmedian CPU\truns (s)")
-	for _, s := range []side{r.Floor, r.Feedd} {
+	sides := []side{r.Floor, r.Feedd}
+	if r.Baseline != nil {
+		sides = append(sides, *r.Baseline)
+	}
+	for _, s := range sides {
 		runs := make([]string, len(s.Runs))
 		for i, t := range s.Runs {
 			runs[i] = fmt.Sprintf("%.3f", t.Seconds)
@@ -37,7 +41,15 @@ func (r report) writeText(w io.Writer) {
 	if r.Floor.MedianCPUSeconds > 0 {
 		fmt.Fprintf(w, "; in CPU: %.2f", r.Feedd.MedianCPUSeconds/r.Floor.MedianCPUSeconds)
 	}
-	fmt.Fprintf(w, "\n\n")
+	fmt.Fprintf(w, "\n")
+	if b := r.Baseline; b != nil {
+		fmt.Fprintf(w, "ratio baseline/floor: %.2f", r.BaselineRatio)
+		if r.Floor.MedianCPUSeconds > 0 {
+			fmt.Fprintf(w, "; in CPU: %.2f", b.MedianCPUSeconds/r.Floor.MedianCPUSeconds)
+		}
+		fmt.Fprintf(w, "\n")
+	}
+	fmt.Fprintf(w, "\n")
 	fmt.Fprintf(w, "floor peak: %s\nfloor CPU:  %s\nfeedd peak: %s\nfeedd CPU:  %s\n",
 		r.Floor.PeakMeasure, r.Floor.CPUMeasure, r.Feedd.PeakMeasure, r.Feedd.CPUMeasure)
 	s := r.Summary
