@@ -431,7 +431,9 @@ func (p *Pipeline) poll(ctx context.Context, f Feed, held func()) pollResult {
 			st.PagesFailed[reason] += int64(n)
 		}
 		p.m.Polls.WithLabelValues("ok").Inc()
-		p.relay.Notify()
+		if c.New+c.Duplicates+c.Updates > 0 { // rows were queued: a poll of repeats queues none
+			p.relay.Notify()
+		}
 	}
 	st.ConsecutiveFailures = 0
 	st.LastError, st.ErrorClass = "", ""
