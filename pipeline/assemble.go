@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/feedd/feedd/article"
@@ -446,20 +447,29 @@ func stripSuffix(title, recurring string, names []string) string {
 
 // boilerplate matches what blog engines append to feed summaries. Each pattern runs only when
 // one of its markers is in the text: most summaries have none, and the regexps are not cheap.
+// They are compiled the first time they are needed: their counted repeats (.{0,500}) make
+// programs of thousands of instructions, which cost every start of feedd several milliseconds
+// when they were compiled at init, for a round that may have no summary to clean.
 var boilerplate = []struct {
 	markers []string
-	re      *regexp.Regexp
+	re      func() *regexp.Regexp
 }{
-	{[]string{"appeared first on"}, regexp.MustCompile(`(?s)\s*The post .{0,500}? appeared first on .{0,200}$`)},
-	{[]string{"أولاً على"}, regexp.MustCompile(`(?s)\s*ظهرت المقالة .{0,500}? أولاً على .{0,200}$`)},
+	{[]string{"appeared first on"}, lazyRegexp(`(?s)\s*The post .{0,500}? appeared first on .{0,200}$`)},
+	{[]string{"أولاً على"}, lazyRegexp(`(?s)\s*ظهرت المقالة .{0,500}? أولاً على .{0,200}$`)},
 	{[]string{"Continue reading", "Read more", "اقرأ المزيد", "إقرأ المزيد"},
-		regexp.MustCompile(`(?s)\s*(Continue reading|Read more|اقرأ المزيد|إقرأ المزيد)\s*(\.\.\.|…|»|>>)?\s*$`)},
+		lazyRegexp(`(?s)\s*(Continue reading|Read more|اقرأ المزيد|إقرأ المزيد)\s*(\.\.\.|…|»|>>)?\s*$`)},
+}
+
+// lazyRegexp returns a function that compiles expr on its first call and returns it on every
+// call. expr must compile: TestBoilerplateCompiles compiles them all.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
 }
 
 func stripBoilerplate(s string) string {
 	for _, b := range boilerplate {
 		if slices.ContainsFunc(b.markers, func(m string) bool { return strings.Contains(s, m) }) {
-			s = b.re.ReplaceAllString(s, "")
+			s = b.re().ReplaceAllString(s, "")
 		}
 	}
 	return strings.TrimSpace(s)

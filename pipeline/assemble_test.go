@@ -304,3 +304,23 @@ func TestItemHashStable(t *testing.T) {
 		})
 	}
 }
+
+// TestBoilerplateCompiles compiles every boilerplate pattern, which are compiled only when
+// first needed, and checks that each removes what it is for.
+func TestBoilerplateCompiles(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"ملخص الخبر. The post عنوان appeared first on المدونة.", "ملخص الخبر."},
+		{"ملخص الخبر. ظهرت المقالة عنوان أولاً على المدونة.", "ملخص الخبر."},
+		{"ملخص الخبر. اقرأ المزيد…", "ملخص الخبر."},
+	}
+	for i, b := range boilerplate {
+		if b.re() == nil {
+			t.Fatalf("pattern %d: nil", i)
+		}
+	}
+	for _, tt := range tests {
+		if got := stripBoilerplate(tt.in); got != tt.want {
+			t.Errorf("stripBoilerplate(%q): got %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
