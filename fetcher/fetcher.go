@@ -17,6 +17,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mmcdole/gofeed"
@@ -228,11 +229,32 @@ func (f *Fetcher) fetchHTTP(ctx context.Context, u *url.URL, req Request) (*Resu
 	if resp.ContentLength > f.opts.MaxBody && contentEncoding == "" {
 		return fail(ClassTooLarge, fmt.Errorf("content length %d is over the limit of %d bytes", resp.ContentLength, f.opts.MaxBody))
 	}
-	body, err := httpget.ReadBodySize(resp.Body, contentEncoding, f.opts.MaxBody, resp.ContentLength)
+	buf := bodyBuffers.Get().(*[]byte)
+	body, err := httpget.ReadBodyInto(*buf, resp.Body, contentEncoding, f.opts.MaxBody, resp.ContentLength)
+	// Nothing finish returns holds on to the body (gofeed reads it through a reader and copies
+	// what it keeps): its buffer serves the next fetch.
+	defer putBodyBuffer(buf, body)
 	if err != nil {
 		return fail(classify(ctx, err), fmt.Errorf("read body: %w", err))
 	}
 	return f.finish(res, body, resp.Header.Get("Content-Type"), req)
+}
+
+// bodyBuffers holds the buffers feed bodies are read into, for the next fetches: a round of
+// polls reads as many bodies as it has feeds, and a new buffer for each was a fifth of the
+// garbage the round made besides gofeed's.
+var bodyBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledBody is the largest buffer kept for reuse: a rare huge feed does not pin its buffer.
+const maxPooledBody = 1 << 20
+
+// putBodyBuffer returns the buffer body was read into to bodyBuffers, when it is not too large.
+func putBodyBuffer(buf *[]byte, body []byte) {
+	if cap(body) > maxPooledBody {
+		return
+	}
+	*buf = body[:0]
+	bodyBuffers.Put(buf)
 }
 
 // finish parses body into res. res.Header, when set, gives the caching headers.

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -680,3 +681,50 @@ type timeoutError struct{}
 func (timeoutError) Error() string   { return "i/o timeout" }
 func (timeoutError) Timeout() bool   { return true }
 func (timeoutError) Temporary() bool { return true }
+
+// TestResultOutlivesBodyBuffer: bodies are read into buffers that later fetches reuse, so
+// nothing of a Result may point into its body. Many fetches of two feeds, the same size but with
+// different text, run at once; every result must still hold its own feed's text at the end.
+func TestResultOutlivesBodyBuffer(t *testing.T) {
+	one := strings.Repeat("أ", 3000)
+	two := strings.Repeat("ب", 3000)
+	bodies := map[string]string{
+		"/one": rssFeed(`<?xml version="1.0" encoding="utf-8"?>`, one, one+" 2"),
+		"/two": rssFeed(`<?xml version="1.0" encoding="utf-8"?>`, two, two+" 2"),
+	}
+	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/rss+xml")
+		_, _ = io.WriteString(w, bodies[r.URL.Path])
+	})
+	f := New(Options{})
+	type fetched struct {
+		want string
+		res  *Result
+	}
+	results := make([]fetched, 40)
+	var wg sync.WaitGroup
+	for i := range results {
+		path, want := "/one", one
+		if i%2 == 1 {
+			path, want = "/two", two
+		}
+		wg.Go(func() {
+			res, err := f.Fetch(t.Context(), Request{URL: srv.URL + path})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			results[i] = fetched{want, res}
+		})
+	}
+	wg.Wait()
+	for i, r := range results {
+		if r.res == nil {
+			continue
+		}
+		got := titles(r.res)
+		if len(got) != 2 || got[0] != r.want || got[1] != r.want+" 2" || r.res.Charset != "utf-8" {
+			t.Errorf("fetch %d: got %d titles, charset %s, want its own feed's two titles", i, len(got), r.res.Charset)
+		}
+	}
+}

@@ -29,6 +29,12 @@ const unknownSizeGuess = 32 << 10
 // ReadBodySize is ReadBody for a body of the given size on the wire (the Content-Length, or -1
 // when unknown): an uncompressed body of known size is read into one buffer, without a copy.
 func ReadBodySize(r io.Reader, contentEncoding string, maxBody, size int64) ([]byte, error) {
+	return ReadBodyInto(nil, r, contentEncoding, maxBody, size)
+}
+
+// ReadBodyInto is ReadBodySize reading into buf's array when it is large enough, so that a
+// caller can reuse one buffer for many bodies. The body returned may share buf's array.
+func ReadBodyInto(buf []byte, r io.Reader, contentEncoding string, maxBody, size int64) ([]byte, error) {
 	// Compressed input is never meaningfully larger than its output; bound it too, so a stream
 	// of empty deflate blocks cannot run on until the deadline.
 	wire := http.MaxBytesReader(nil, readCloser{r}, maxBody+maxBody/8+4096)
@@ -71,12 +77,16 @@ func ReadBodySize(r io.Reader, contentEncoding string, maxBody, size int64) ([]b
 		guess = size + 512 // room to read the end of the body without growing
 	}
 	// The first maxBody bytes are kept on error: a reader of robots.txt uses them.
-	return readAll(http.MaxBytesReader(nil, readCloser{src}, maxBody), int(min(guess, maxBody+512)))
+	return readAll(http.MaxBytesReader(nil, readCloser{src}, maxBody), buf, int(min(guess, maxBody+512)))
 }
 
-// readAll is io.ReadAll into a buffer of the given first capacity.
-func readAll(r io.Reader, capacity int) ([]byte, error) {
-	b := make([]byte, 0, max(capacity, 512))
+// readAll is io.ReadAll into buf, or into a new buffer of the given first capacity when buf's
+// is smaller.
+func readAll(r io.Reader, buf []byte, capacity int) ([]byte, error) {
+	b := buf[:0]
+	if cap(b) < capacity {
+		b = make([]byte, 0, max(capacity, 512))
+	}
 	for {
 		if len(b) == cap(b) {
 			b = append(b, 0)[:len(b)] // let append pick the next size
