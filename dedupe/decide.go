@@ -82,8 +82,9 @@ type Decision struct {
 	// SameStory lists, sorted, the ids of every indexed article within the window judged the
 	// same story as this one, whichever story each was grouped into, whether this one is new or
 	// a duplicate: the pairs it makes do not depend on the order in which articles arrive (see
-	// Order in [Decider]). An exact copy of a text too short to fingerprint (no shingle) lists
-	// only the first article recorded with the same text. Nil for a repeat and when there is none.
+	// Order in [Decider]). It holds DuplicateOf. An exact copy of a text too short to fingerprint
+	// (no shingle) lists only the first article recorded with the same text. Nil for a repeat and
+	// when there is none.
 	SameStory []string
 
 	fp   *fingerprint // the decoded Fingerprint, for Record
@@ -242,8 +243,13 @@ func (dd *Decider) Decide(ctx context.Context, d Doc, now time.Time) (Decision, 
 		fp := a.fp
 		dec.fp = &fp
 		dec.Fingerprint = fp.appendBinary(make([]byte, 0, maxEncodedLen))
-	} else if ok {
-		dec.SameStory = []string{m.ID}
+	}
+	if ok {
+		// The article it duplicates is judged the same story, whether the index holds it or not
+		// (a text too short to fingerprint; an article older than the window by its own time).
+		if i, found := slices.BinarySearch(dec.SameStory, m.ID); !found {
+			dec.SameStory = slices.Insert(dec.SameStory, i, m.ID)
+		}
 	}
 	return dec, nil
 }

@@ -46,6 +46,15 @@ func TestDecisionIgnoresArrivalOrder(t *testing.T) {
 	if len(want) < 200 {
 		t.Fatalf("time order: %d pairs judged one story, want at least 200", len(want))
 	}
+	// A duplicate is judged one story with the article it names (same_story holds duplicate_of).
+	for u, dec := range base.dec {
+		if dec.Verdict == Duplicate && !slices.Contains(dec.SameStory, dec.DuplicateOf) {
+			t.Errorf("%s: duplicate of %s, which is not in its SameStory %q", u, base.ids[dec.DuplicateOf], dec.SameStory)
+		}
+		if !slices.IsSorted(dec.SameStory) {
+			t.Errorf("%s: SameStory %q is not sorted", u, dec.SameStory)
+		}
+	}
 	seeds := []uint64{1, 2, 3, 4}
 	if testing.Short() {
 		seeds = seeds[:1]
