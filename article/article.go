@@ -43,8 +43,9 @@ const (
 const SubjectPrefix = "articles"
 
 // Article is one published message. Every field is present in the JSON encoding, except
-// duplicate_of and similarity, which only duplicate events carry, and published_at_raw, which
-// only articles with a guessed date carry.
+// duplicate_of and similarity, which only duplicate events carry, published_at_raw, which
+// only articles with a guessed date carry, and same_story, which only new and duplicate events
+// that match earlier articles carry.
 type Article struct {
 	SchemaVersion int    `json:"schema_version"`
 	ID            string `json:"id"`
@@ -74,6 +75,12 @@ type Article struct {
 	DuplicateOf    string    `json:"duplicate_of,omitempty"`
 	Similarity     float64   `json:"similarity,omitempty"`
 	ClusterID      string    `json:"cluster_id"`
+	// SameStory, on a new or duplicate event, lists the ids of every earlier article (within
+	// the duplicate window) that the duplicate decision judged the same story as this one, sorted,
+	// whichever story each was grouped into. Unlike cluster_id, which follows the order in which
+	// articles arrived, the pairs (this, each listed) do not depend on that order. Empty (and
+	// omitted) when there is none.
+	SameStory []string `json:"same_story,omitempty"`
 	// UpdatedOf, on an updated event only, is the id of the article this is a new version of:
 	// the article's own id, which does not change.
 	UpdatedOf string `json:"updated_of,omitempty"`

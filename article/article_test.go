@@ -49,6 +49,7 @@ func TestMarshalMatchesSchema(t *testing.T) {
 	dup := sample()
 	dup.ID = article.ID("https://other.example/y", "", "", "")
 	dup.DuplicateOf, dup.Similarity, dup.ClusterID = sample().ID, 0.87, sample().ID
+	dup.SameStory = []string{sample().ID, article.ID("https://third.example/z", "", "", "")}
 	noLink := sample()
 	noLink.URL, noLink.CanonicalURL = "", ""
 	noLink.ID = article.ID("", "aljazeera", "guid-1", "")

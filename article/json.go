@@ -54,6 +54,9 @@ func (a *Article) appendJSON(b []byte) ([]byte, error) {
 		}
 	}
 	b = appendField(b, "cluster_id", a.ClusterID)
+	if len(a.SameStory) > 0 {
+		b = appendList(b, "same_story", a.SameStory)
+	}
 	if a.UpdatedOf != "" {
 		b = appendField(b, "updated_of", a.UpdatedOf)
 	}

@@ -87,7 +87,11 @@ func TestMarshalMatchesEncodingJSON(t *testing.T) {
 	}
 	nils := filled()
 	nils.Authors, nils.Categories, nils.DuplicateOf, nils.PublishedAtRaw, nils.Similarity = nil, []string{}, "", "", 0
+	nils.SameStory = nil
 	cases["omitted"] = nils
+	empty := filled()
+	empty.SameStory = []string{}
+	cases["empty same_story"] = empty
 	for name, a := range cases {
 		t.Run(name, func(t *testing.T) {
 			want, err := marshalRef(&a)

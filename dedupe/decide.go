@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 )
@@ -78,11 +79,17 @@ type Decision struct {
 	// Fingerprint is the encoded near-duplicate fingerprint of the article, for the store to
 	// persist with it (see [Decider.Restore]); nil for a repeat and for an article without words.
 	Fingerprint []byte
+	// SameStory lists, sorted, the ids of every indexed article within the window judged the
+	// same story as this one, whichever story each was grouped into, whether this one is new or
+	// a duplicate: the pairs it makes do not depend on the order in which articles arrive (see
+	// Order in [Decider]). It holds DuplicateOf. An exact copy of a text too short to fingerprint
+	// (no shingle) lists only the first article recorded with the same text. Nil for a repeat and
+	// when there is none.
+	SameStory []string
 
 	fp   *fingerprint // the decoded Fingerprint, for Record
 	at   time.Time    // the article's time in the index
 	feed string       // the article's feed
-	same []string     // the indexed articles judged the same story, by id
 }
 
 // Decider makes the duplicate decision. Callers serialise decide-then-record, so that two copies
@@ -114,10 +121,16 @@ type Decision struct {
 //
 // Whether two articles are judged one story depends on nothing but the two: their fingerprints,
 // measured shorter against longer, and the time between them. Rare words are ranked by a fixed
-// table (builtinDocFreq), not by what was recorded before; no LSH bucket is capped; no third
-// article vetoes a match. So the same articles give the same pairs judged one story whatever the
-// order in which they arrive (TestDecisionIgnoresArrivalOrder). Which article is the original
-// follows arrival, and with it duplicate_of and cluster_id.
+// table (builtinDocFreq), not by what was recorded before; no LSH bucket is capped, and an article
+// is looked up under the keys it is indexed under, so a pair meets whichever arrives first; no
+// third article vetoes a match. Decision.SameStory lists every indexed article the new one is
+// judged one story with, and the pipeline publishes it (same_story), so the set of pairs judged
+// one story is the same whatever the order in which the articles arrive
+// (TestDecisionIgnoresArrivalOrder; TestOrderCauses counts what does change). That is what is
+// order-free. Clusters are not and cannot be: the judgement is not transitive (A like B, B like C,
+// A unlike C), a story is published as it arrives and never regrouped, so which article is the
+// original follows arrival, and with it duplicate_of and cluster_id: in one order B roots a
+// story that A and C join, in another A and C root two.
 //
 // # Stories
 //
@@ -231,13 +244,20 @@ func (dd *Decider) Decide(ctx context.Context, d Doc, now time.Time) (Decision, 
 		dec.fp = &fp
 		dec.Fingerprint = fp.appendBinary(make([]byte, 0, maxEncodedLen))
 	}
+	if ok {
+		// The article it duplicates is judged the same story, whether the index holds it or not
+		// (a text too short to fingerprint; an article older than the window by its own time).
+		if i, found := slices.BinarySearch(dec.SameStory, m.ID); !found {
+			dec.SameStory = slices.Insert(dec.SameStory, i, m.ID)
+		}
+	}
 	return dec, nil
 }
 
 // near completes the analysed article's fingerprint with its rare words and looks it up in the
 // index: when judge accepts candidates and dec is not an exact-content duplicate already, dec
 // becomes a duplicate (see chooseCluster). An exact-content duplicate is looked up too, so that
-// the articles judged the same story (dec.same) do not depend on whether its twin came first.
+// the articles judged the same story (dec.SameStory) do not depend on whether its twin came first.
 func (dd *Decider) near(a *analysis, dec *Decision) {
 	dd.mu.RLock()
 	defer dd.mu.RUnlock()
@@ -263,10 +283,11 @@ func (dd *Decider) near(a *analysis, dec *Decision) {
 	if len(a.accepted) == 0 {
 		return
 	}
-	dec.same = make([]string, len(a.accepted))
+	dec.SameStory = make([]string, len(a.accepted))
 	for i, m := range a.accepted {
-		dec.same[i], _ = dd.idx.ids(m.slot)
+		dec.SameStory[i], _ = dd.idx.ids(m.slot)
 	}
+	slices.Sort(dec.SameStory)
 	if dec.Verdict != New {
 		return
 	}

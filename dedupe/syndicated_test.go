@@ -310,7 +310,7 @@ func TestSyndicatedCopies(t *testing.T) {
 // clusters: an article joins a story only when it matches its root), or matched to an article
 // that is a near-verbatim copy of a.
 func sameStory(arts []snnArticle, res streamResult, a *snnArticle, dec Decision) bool {
-	if dec.ClusterID == res.cluster[a.URL] || slices.Contains(dec.same, (&snnArticle{Article: a.Article}).id()) {
+	if dec.ClusterID == res.cluster[a.URL] || slices.Contains(dec.SameStory, (&snnArticle{Article: a.Article}).id()) {
 		return true
 	}
 	u, ok := res.ids[dec.DuplicateOf]

@@ -552,6 +552,7 @@ func (p *Pipeline) ingest(ctx context.Context, entries []entry) (c Counts, err e
 			c.Repeats++
 			continue
 		}
+		e.art.SameStory = dec.SameStory
 		if dec.Verdict == dedupe.Duplicate {
 			e.art.DuplicateOf = dec.DuplicateOf
 			e.art.ClusterID = dec.ClusterID
