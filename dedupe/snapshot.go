@@ -157,7 +157,7 @@ func (dd *Decider) LoadSnapshot(r io.Reader, since time.Time, check func(tag []b
 	if err != nil {
 		return 0, err
 	}
-	x.build(0)
+	x.buildParallel()
 	dd.mu.Lock()
 	defer dd.mu.Unlock()
 	if dd.idx.n != 0 {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -209,4 +211,37 @@ func FuzzLoadSnapshot(f *testing.F) {
 		dec := mustDecide(t, dd, probe, probe.PublishedAt)
 		dd.Record("probe", "probe", dec)
 	})
+}
+
+// TestBuildParallelSameTable checks that the parallel build fills the table with the cells the
+// serial one does, on an index with long runs of one key (each fingerprint seven times), with
+// two to eight workers.
+func TestBuildParallelSameTable(t *testing.T) {
+	_, rows := recordAll(t, synthDocs(2400))
+	var many []restoreRow
+	for i := range 7 {
+		for j, r := range rows {
+			r.id = fmt.Sprintf("%064x", i*len(rows)+j+1)
+			many = append(many, r)
+		}
+	}
+	if len(many) < 1<<14 {
+		t.Fatalf("%d articles: too few for the parallel build", len(many))
+	}
+	want := restoreAll(t, many)
+	for _, procs := range []int{2, 3, 8} {
+		t.Run(fmt.Sprint(procs), func(t *testing.T) {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+			got := NewDecider(newMemKeys(), 0)
+			var f fingerprint
+			for _, r := range many {
+				if err := f.UnmarshalBinary(r.fp); err != nil {
+					t.Fatal(err)
+				}
+				got.idx.push(r.id, r.cluster, r.feed, r.at, &f)
+			}
+			got.idx.buildParallel()
+			sameIndex(t, got.idx, want.idx)
+		})
+	}
 }

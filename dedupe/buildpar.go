@@ -1,0 +1,128 @@
+package dedupe
+
+import (
+	"runtime"
+	"sync"
+)
+
+// buildParallel is build(0) on every processor, for an index whose table is empty (a loaded
+// snapshot): the same cells under each key, in slot order. Each worker computes the band keys
+// of a range of slots and counts them by region of the table; the counts place every key, in
+// slot order within its region, as build's counting sort does; then each worker fills the
+// table for a contiguous run of regions. A cell that would run past the end of its worker's
+// run (into cells another worker is filling) is set aside and placed after them all, from its
+// home cell on, as linear probing wants: every cell between its home and where it lands is
+// then full.
+func (x *index) buildParallel() {
+	workers := min(runtime.GOMAXPROCS(0), 8)
+	if workers < 2 || x.n < 1<<14 || x.table.used != 0 {
+		x.build(0)
+		return
+	}
+	per := (x.n + workers - 1) / workers
+	span := func(w int) (int, int) { return w * per, min((w+1)*per, x.n) }
+
+	totals := make([]int, workers)
+	parallel(workers, func(w int) {
+		lo, hi := span(w)
+		t := 0
+		for s := lo; s < hi; s++ {
+			t += bandsPerDoc + rareKeyCount(min(rareKeys, int(x.slot(uint32(s)).fp.nKeys)))
+		}
+		totals[w] = t
+	})
+	total := 0
+	for _, t := range totals {
+		total += t
+	}
+	x.table.reserve(total)
+	bits := 0
+	for bits < 16 && len(x.table.cells)>>bits > buildRegionCells {
+		bits++
+	}
+	regions := 1 << bits
+	shift := 32 - bits
+	region := func(k uint32) uint32 { return uint32(uint64(k) >> shift) } // 0 when bits is 0
+
+	// counts[w][r]: keys of worker w's slots in region r; then where they go in sorted.
+	counts := make([][]int, workers)
+	parallel(workers, func(w int) {
+		var keys [bandsPerDoc + maxRareKeys]uint32
+		c := make([]int, regions)
+		lo, hi := span(w)
+		for s := lo; s < hi; s++ {
+			for _, k := range bandKeys(&keys, &x.slot(uint32(s)).fp, rareKeys) {
+				c[region(k)]++
+			}
+		}
+		counts[w] = c
+	})
+	starts := make([]int, regions+1) // where each region begins in sorted
+	pos := 0
+	for r := range regions {
+		starts[r] = pos
+		for w := range workers {
+			n := counts[w][r]
+			counts[w][r] = pos
+			pos += n
+		}
+	}
+	starts[regions] = pos
+	sorted := make([]bandCell, total)
+	parallel(workers, func(w int) {
+		var keys [bandsPerDoc + maxRareKeys]uint32
+		next := counts[w]
+		lo, hi := span(w)
+		for s := lo; s < hi; s++ {
+			for _, k := range bandKeys(&keys, &x.slot(uint32(s)).fp, rareKeys) {
+				r := region(k)
+				sorted[next[r]] = bandCell{key: k, slot: uint32(s)}
+				next[r]++
+			}
+		}
+	})
+
+	// Each worker fills the cells of a run of regions: region r's keys have their home cells
+	// in [r*len>>bits, (r+1)*len>>bits).
+	t := &x.table
+	n := len(t.cells)
+	cellOf := func(r int) int { return int(uint64(r) * uint64(n) >> bits) }
+	spill := make([][]bandCell, workers)
+	used := make([]int, workers)
+	parallel(workers, func(w int) {
+		r0, r1 := w*regions/workers, (w+1)*regions/workers
+		end := cellOf(r1)
+		if r1 == regions {
+			end = n
+		}
+		for _, c := range sorted[starts[r0]:starts[r1]] {
+			j := t.home(c.key)
+			for j < end && t.cells[j].slot != 0 {
+				j++
+			}
+			if j == end {
+				spill[w] = append(spill[w], c)
+				continue
+			}
+			t.cells[j] = bandCell{key: c.key, slot: c.slot + 1}
+			used[w]++
+		}
+	})
+	for w := range workers {
+		t.used += used[w]
+	}
+	for _, cs := range spill {
+		for _, c := range cs {
+			t.insert(c.key, c.slot)
+		}
+	}
+}
+
+// parallel runs fn(0) to fn(workers-1) at once and waits for them.
+func parallel(workers int, fn func(w int)) {
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() { fn(w) })
+	}
+	wg.Wait()
+}
