@@ -5,20 +5,20 @@ import (
 	"sync"
 )
 
-// buildParallel is build(0) on every processor, for an index whose table is empty (a loaded
-// snapshot): the same cells under each key, in slot order. Each worker computes the band keys
-// of a range of slots and counts them by region of the table; the counts place every key, in
-// slot order within its region, as build's counting sort does; then each worker fills the
-// table for a contiguous run of regions. A cell that would run past the end of its worker's
-// run (into cells another worker is filling) is set aside and placed after them all, from its
-// home cell on, as linear probing wants: every cell between its home and where it lands is
-// then full.
+// buildParallel is build(0) for an index whose table is empty (a loaded snapshot, a restore),
+// on every processor, and without build's search along runs of full cells: the same cells
+// under each key, in slot order. Each worker computes the band keys of a range of slots and
+// counts them by region of the table; the counts place every key, in slot order within its
+// region, as build's counting sort does; then each worker fills the table for a contiguous run
+// of regions. A cell that would run past the end of its worker's run (into cells another
+// worker is filling) is set aside and placed after them all, from its home cell on, as linear
+// probing wants: every cell between its home and where it lands is then full.
 func (x *index) buildParallel() {
-	workers := min(runtime.GOMAXPROCS(0), 8)
-	if workers < 2 || x.n < 1<<14 || x.table.used != 0 {
+	if x.table.used != 0 {
 		x.build(0)
 		return
 	}
+	workers := min(runtime.GOMAXPROCS(0), 8, max(1, x.n>>14))
 	per := (x.n + workers - 1) / workers
 	span := func(w int) (int, int) { return w * per, min((w+1)*per, x.n) }
 
@@ -83,7 +83,11 @@ func (x *index) buildParallel() {
 	})
 
 	// Each worker fills the cells of a run of regions: region r's keys have their home cells
-	// in [r*len>>bits, (r+1)*len>>bits).
+	// in [r*len>>bits, (r+1)*len>>bits] (the end only by rounding). Within a region, the keys
+	// are put in the order of their home cells (a counting sort, stable, so that a key's cells
+	// stay in slot order) and each goes in the first free cell from its home: as the homes
+	// only grow, that is the cell after the last one filled, or its home if that is further.
+	// No run of full cells is searched, however many cells a key has.
 	t := &x.table
 	n := len(t.cells)
 	cellOf := func(r int) int { return int(uint64(r) * uint64(n) >> bits) }
@@ -95,22 +99,44 @@ func (x *index) buildParallel() {
 		if r1 == regions {
 			end = n
 		}
-		for _, c := range sorted[starts[r0]:starts[r1]] {
-			j := t.home(c.key)
-			for j < end && t.cells[j].slot != 0 {
-				j++
-			}
-			if j == end {
-				spill[w] = append(spill[w], c)
+		next := cellOf(r0) // no cell before it is free
+		var count []int
+		var byHome []bandCell
+		for r := r0; r < r1; r++ {
+			cs := sorted[starts[r]:starts[r+1]]
+			if len(cs) == 0 {
 				continue
 			}
-			t.cells[j] = bandCell{key: c.key, slot: c.slot + 1}
-			used[w]++
+			base := cellOf(r)
+			count = append(count[:0], make([]int, cellOf(r+1)-base+2)...)
+			for _, c := range cs {
+				count[t.home(c.key)-base+1]++
+			}
+			for i := 1; i < len(count); i++ {
+				count[i] += count[i-1]
+			}
+			byHome = append(byHome[:0], cs...)
+			for _, c := range cs {
+				h := t.home(c.key) - base
+				byHome[count[h]] = c
+				count[h]++
+			}
+			for _, c := range byHome {
+				j := max(t.home(c.key), next)
+				if j >= end {
+					spill[w] = append(spill[w], c)
+					continue
+				}
+				t.cells[j] = bandCell{key: c.key, slot: c.slot + 1}
+				used[w]++
+				next = j + 1
+			}
 		}
 	})
 	for w := range workers {
 		t.used += used[w]
 	}
+	// What ran past a worker's cells goes in now, from its home, past the next worker's.
 	for _, cs := range spill {
 		for _, c := range cs {
 			t.insert(c.key, c.slot)

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -244,4 +245,35 @@ func TestBuildParallelSameTable(t *testing.T) {
 			sameIndex(t, got.idx, want.idx)
 		})
 	}
+}
+
+// BenchmarkBuildFromSnapshot fills the LSH table of the index a snapshot file holds, named by
+// FEEDD_BENCH_SNAPSHOT_FILE (for example the data_dir/index.snap that the start-to-ready
+// benchmark leaves), with build and with buildParallel.
+func BenchmarkBuildFromSnapshot(b *testing.B) {
+	path := os.Getenv("FEEDD_BENCH_SNAPSHOT_FILE")
+	if path == "" {
+		b.Skip("FEEDD_BENCH_SNAPSHOT_FILE names no snapshot")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	x, err := readSnapshot(f, time.Time{}, acceptAny)
+	f.Close()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("serial", func(b *testing.B) {
+		for b.Loop() {
+			x.table = bandTable{}
+			x.build(0)
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		for b.Loop() {
+			x.table = bandTable{}
+			x.buildParallel()
+		}
+	})
 }
