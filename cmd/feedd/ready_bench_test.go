@@ -48,7 +48,10 @@ func fillStore(b *testing.B, path string, n int) {
 	}
 	defer s.Close()
 	// Every URL is new and the decision's key lookups would only find nothing: they are
-	// answered without the database, which the batches below write to.
+	// answered without the database, which the batches below write to. The articles are not
+	// recorded in dd: a fingerprint depends on the text alone, and every article is stored as
+	// the first of its story whatever the verdict, so searching an index that grows to a
+	// million articles (most of the fill's time, 50 minutes at 1,000,000) changed nothing.
 	dd := dedupe.NewDecider(unseenKeys{}, 0)
 	rng := rand.New(rand.NewPCG(1, 2))
 	now := time.Now().UTC()
@@ -82,7 +85,6 @@ func fillStore(b *testing.B, path string, n int) {
 			b.Fatal(err)
 		}
 		seqs = append(seqs, seq)
-		dd.Record(id, id, dec)
 		if len(seqs) == perTx || i == n-1 {
 			if err := tx.Commit(); err != nil {
 				b.Fatal(err)
