@@ -28,8 +28,16 @@ type RestoreFunc func(id, clusterID, feedID string, at time.Time, fp []byte) err
 func (dd *Decider) RestoreAll(load func(restore RestoreFunc) error) error {
 	dd.mu.Lock()
 	defer dd.mu.Unlock()
-	// Even if load panics, what was pushed gets its keys: the index stays whole.
-	defer dd.idx.build(dd.idx.n)
+	// Even if load panics, what was pushed gets its keys: the index stays whole. Into an
+	// empty index, the keys go in on every processor.
+	from := dd.idx.n
+	defer func() {
+		if from == 0 {
+			dd.idx.buildParallel()
+		} else {
+			dd.idx.build(from)
+		}
+	}()
 	done := false
 	var f fingerprint
 	err := load(func(id, clusterID, feedID string, at time.Time, fp []byte) error {

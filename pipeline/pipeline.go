@@ -46,6 +46,8 @@ type Store interface {
 	Begin(ctx context.Context) (*store.Batch, error)
 	Fingerprints(ctx context.Context, since time.Time, fn func(id, clusterID, feedID string, at time.Time, fp []byte) error) error
 	PruneFingerprints(ctx context.Context, before time.Time) (int64, error)
+	IndexMark(ctx context.Context) (store.IndexMark, error)
+	FingerprintsAfter(ctx context.Context, seq int64, since time.Time, fn func(id, clusterID, feedID string, at time.Time, fp []byte) error) error
 }
 
 var (
@@ -73,6 +75,9 @@ type Options struct {
 	Metrics         *Metrics
 	// Clock is the source of time; nil means the real one. Tests set a fake one.
 	Clock Clock
+	// IndexSnapshot is the file that Restore loads the duplicate index from, when it matches the
+	// database, and that WriteIndexSnapshot writes; "": none, Restore reads the database.
+	IndexSnapshot string
 }
 
 // Pipeline polls feeds and records their articles. Create it with New.
@@ -99,6 +104,16 @@ type Pipeline struct {
 
 	pruneMu   sync.Mutex // guards lastPrune; never held with ingestMu
 	lastPrune time.Time
+
+	// The index snapshot's state, under ingestMu: whether Restore ran, the names the index
+	// knows feeds by, the feeds it may hold articles of, why the index no longer matches what
+	// a restart rebuilds ("" while it does), and the store's mark at the last snapshot.
+	restored    bool
+	names       map[string]string
+	knownFeeds  map[string]bool
+	snapshotOff string
+	written     store.IndexMark
+	snapshotMu  sync.Mutex // one WriteIndexSnapshot at a time
 }
 
 // New returns a pipeline fetching with f, recording into s and publishing through relay.
@@ -168,35 +183,52 @@ func (k txKeys) FindContent(ctx context.Context, key string, since time.Time) (s
 }
 
 // Restore rebuilds the duplicate index from the fingerprints recorded within the dedupe window
-// and prunes older ones. Call it once before polling.
+// and prunes older ones. Call it once before polling. With Options.IndexSnapshot, it loads the
+// snapshot when it matches the database and reads only the fingerprints recorded after it;
+// otherwise (none, another version, corrupt, stale) it logs why and reads them all.
 func (p *Pipeline) Restore(ctx context.Context) error {
 	start := time.Now()
 	p.ingestMu.Lock()
 	defer p.ingestMu.Unlock()
 	since := p.opts.Clock.Now().Add(-p.decider.Window())
+	// The index knows articles by outlet (the feed's name), the store by feed id.
+	p.names = feedNames(p.opts.Feeds)
+	p.knownFeeds = make(map[string]bool, len(p.opts.Feeds))
+	for _, f := range p.opts.Feeds {
+		p.knownFeeds[f.ID] = true
+	}
+	// The snapshot is checked against the store's mark before anything changes it.
+	after, fromSnapshot, loaded := p.loadSnapshot(ctx, since)
+	fromDB := 0
+	err := p.decider.RestoreAll(func(restore dedupe.RestoreFunc) error {
+		fn := func(id, clusterID, feedID string, at time.Time, fp []byte) error {
+			if s := p.names[feedID]; s != "" {
+				feedID = s
+			}
+			fromDB++
+			return restore(id, clusterID, feedID, at, fp)
+		}
+		if loaded {
+			return p.store.FingerprintsAfter(ctx, after, since, fn)
+		}
+		return p.store.Fingerprints(ctx, since, fn)
+	})
+	if err != nil {
+		return fmt.Errorf("rebuild the duplicate index: %w", err)
+	}
 	if n, err := p.store.PruneFingerprints(ctx, since); err != nil {
 		return fmt.Errorf("prune fingerprints: %w", err)
 	} else if n > 0 {
 		p.log.Info("pruned fingerprints outside the dedupe window", "count", n)
 	}
-	// The index knows articles by outlet (the feed's name), the store by feed id.
-	source := make(map[string]string, len(p.opts.Feeds))
-	for _, f := range p.opts.Feeds {
-		source[f.ID] = f.Name
+	p.restored = true
+	if loaded {
+		p.log.Info("duplicate index loaded", "articles", p.decider.Len(), "from_snapshot", fromSnapshot,
+			"from_database", fromDB, "window", p.decider.Window(), "took", time.Since(start).Round(time.Millisecond))
+	} else {
+		p.log.Info("duplicate index rebuilt", "articles", p.decider.Len(), "window", p.decider.Window(),
+			"took", time.Since(start).Round(time.Millisecond))
 	}
-	err := p.decider.RestoreAll(func(restore dedupe.RestoreFunc) error {
-		return p.store.Fingerprints(ctx, since, func(id, clusterID, feedID string, at time.Time, fp []byte) error {
-			if s := source[feedID]; s != "" {
-				feedID = s
-			}
-			return restore(id, clusterID, feedID, at, fp)
-		})
-	})
-	if err != nil {
-		return fmt.Errorf("rebuild the duplicate index: %w", err)
-	}
-	p.log.Info("duplicate index rebuilt", "articles", p.decider.Len(), "window", p.decider.Window(),
-		"took", time.Since(start).Round(time.Millisecond))
 	p.pruneMu.Lock()
 	p.lastPrune = p.opts.Clock.Now()
 	p.pruneMu.Unlock()

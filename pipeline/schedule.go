@@ -135,6 +135,7 @@ func (p *Pipeline) schedule(ctx context.Context, reload <-chan []Feed, idle func
 		case r := <-s.results:
 			s.done(ctx, r)
 		case feeds := <-reload:
+			p.noteFeeds(feeds)
 			s.reload(ctx, feeds)
 		case <-timer:
 		}

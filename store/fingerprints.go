@@ -41,7 +41,14 @@ func insertFingerprint(ctx context.Context, tx *sql.Tx, a Article) error {
 // scan and is returned wrapped.
 func (s *Store) Fingerprints(ctx context.Context, since time.Time,
 	fn func(id, clusterID, feedID string, at time.Time, fp []byte) error) error {
-	rows, err := s.db.QueryContext(ctx, queryFingerprints, sinceMillis(since))
+	return s.scanFingerprints(ctx, queryFingerprints, []any{sinceMillis(since)}, fn)
+}
+
+// scanFingerprints runs query, which selects article_id, cluster_id, feed_id, at and data, and
+// calls fn for each row as Fingerprints describes.
+func (s *Store) scanFingerprints(ctx context.Context, query string, args []any,
+	fn func(id, clusterID, feedID string, at time.Time, fp []byte) error) error {
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("store: fingerprints: %w", classify(err))
 	}

@@ -122,6 +122,32 @@ ALTER TABLE articles ADD COLUMN item_hash TEXT NOT NULL DEFAULT '';
 ALTER TABLE feeds ADD COLUMN pages_read INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE feeds ADD COLUMN pages_failed TEXT NOT NULL DEFAULT '{}';
 `,
+	// 8: the mark a snapshot of the duplicate index is checked against (see IndexMark): a random
+	// id for this database, the highest article rowid whose fingerprint the table may hold, and
+	// a generation that every change other than appending a newer fingerprint bumps (a delete,
+	// a prune, a cascade from a deleted article, an update, an insert below the mark). The
+	// triggers keep it, so no code path that changes the table can forget to. The mark starts
+	// at the articles' highest rowid, which is read from the table's b-tree, not counted.
+	`
+CREATE TABLE index_mark (
+	id       INTEGER PRIMARY KEY CHECK (id = 1),
+	store_id TEXT NOT NULL,
+	gen      INTEGER NOT NULL,
+	seq      INTEGER NOT NULL
+) STRICT;
+INSERT INTO index_mark (id, store_id, gen, seq)
+VALUES (1, lower(hex(randomblob(16))), 1, coalesce((SELECT max(rowid) FROM articles), 0));
+
+CREATE TRIGGER index_mark_insert AFTER INSERT ON fingerprints BEGIN
+	UPDATE index_mark SET gen = gen + (NEW.seq <= seq), seq = max(seq, NEW.seq) WHERE id = 1;
+END;
+CREATE TRIGGER index_mark_delete AFTER DELETE ON fingerprints BEGIN
+	UPDATE index_mark SET gen = gen + 1 WHERE id = 1;
+END;
+CREATE TRIGGER index_mark_update AFTER UPDATE ON fingerprints BEGIN
+	UPDATE index_mark SET gen = gen + 1 WHERE id = 1;
+END;
+`,
 }
 
 // migrate applies the migrations the database lacks, each in its own transaction together with

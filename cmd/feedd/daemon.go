@@ -32,6 +32,7 @@ import (
 // Files under data_dir.
 const (
 	dbFile       = "feedd.db"
+	snapshotFile = "index.snap" // the duplicate index; deleting it only slows the next start
 	natsDir      = "nats"
 	userAgentURL = "https://github.com/feedd/feedd"
 )
@@ -419,13 +420,48 @@ func (d *daemon) run(ctx context.Context, reload <-chan []pipeline.Feed) error {
 		"data_dir", d.cfg.DataDir)
 	relayCtx, stopRelay := context.WithCancel(context.Background())
 	d.startRelay(relayCtx)
+	d.bg.Go(func() { d.snapshotEvery(ctx, snapshotEvery) })
 	stopping := make(chan time.Time, 1)
 	context.AfterFunc(ctx, func() { stopping <- time.Now() })
 	err := d.pipe.RunWithReload(ctx, reload) // returns once the polls in flight have been cancelled
 	deadline := (<-stopping).Add(d.parts.shutdownTimeout)
 	d.log.Info("shutting down", "timeout", d.parts.shutdownTimeout)
+	d.snapshotAtShutdown(deadline)
 	d.shutdown(deadline, stopRelay)
 	return err
+}
+
+// snapshotEvery is how often the running daemon saves its duplicate index, when anything was
+// recorded or pruned since: a daemon that crashes starts again from the last snapshot and the
+// articles recorded after it, unless a prune came in between.
+const snapshotEvery = 10 * time.Minute
+
+// snapshotEvery saves the duplicate index every interval until ctx ends.
+func (d *daemon) snapshotEvery(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := d.pipe.WriteIndexSnapshot(ctx); err != nil {
+				d.log.Warn("saving the duplicate index", "err", err)
+			}
+		}
+	}
+}
+
+// snapshotAtShutdown saves the duplicate index once nothing polls any more, beside the relay's
+// last publishing: shutdown waits for it until deadline.
+func (d *daemon) snapshotAtShutdown(deadline time.Time) {
+	d.bg.Go(func() {
+		ctx, cancel := context.WithDeadline(context.Background(), deadline)
+		defer cancel()
+		if err := d.pipe.WriteIndexSnapshot(ctx); err != nil {
+			d.log.Warn("saving the duplicate index for the next start", "err", err)
+		}
+	})
 }
 
 // once polls every feed once and waits until everything recorded is acknowledged, or timeout.
@@ -436,6 +472,7 @@ func (d *daemon) once(ctx context.Context, timeout time.Duration, stdout io.Writ
 	d.startRelay(relayCtx)
 
 	counts := d.pipe.PollAll(ctx)
+	d.snapshotAtShutdown(time.Now().Add(d.parts.shutdownTimeout))
 	drainErr := d.relay.WaitDrained(ctx, false)
 	d.shutdown(time.Now().Add(d.parts.shutdownTimeout), stopRelay)
 

@@ -108,6 +108,8 @@ func partsOf(cfg config.Config) (parts, error) {
 		Policy:       pipeline.Policy{MinInterval: cfg.Poll.MinInterval, MaxInterval: cfg.Poll.MaxInterval},
 		DedupeWindow: cfg.Dedupe.Window,
 		MaxPending:   int64(cfg.Outbox.MaxPending),
+		// The duplicate index, saved at shutdown and every snapshotEvery, loaded at start.
+		IndexSnapshot: filepath.Join(cfg.DataDir, snapshotFile),
 
 		FullText:        pipeline.FullText(cfg.Extract.FullText),
 		MinWords:        cfg.Extract.MinWords,
