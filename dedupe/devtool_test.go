@@ -11,8 +11,12 @@ import (
 // devFingerprints returns the fingerprint of every development article by URL, ranked with the
 // builtin document frequencies, as the Decider makes them.
 func devFingerprints(tb testing.TB, arts []snnArticle) map[string]*fingerprint {
+	return devFingerprintsWith(arts, builtinDocFreq())
+}
+
+// devFingerprintsWith is devFingerprints with the rare words ranked by the table df.
+func devFingerprintsWith(arts []snnArticle, df *docFreq) map[string]*fingerprint {
 	fps := make(map[string]*fingerprint, len(arts))
-	df := builtinDocFreq()
 	var a analysis
 	for i := range arts {
 		a.analyzeText(arts[i].Title, arts[i].Content)
@@ -28,7 +32,12 @@ func devFingerprints(tb testing.TB, arts []snnArticle) map[string]*fingerprint {
 
 // pairFeatures measures a pair of development articles as the Decider would.
 func pairFeatures(x, y *snnArticle, fx, fy *fingerprint) features {
-	f := measure(fx, fy, x.at.Sub(y.at))
+	return pairFeaturesWith(x, y, fx, fy, builtinDocFreq())
+}
+
+// pairFeaturesWith is pairFeatures with the words ranked by the table df.
+func pairFeaturesWith(x, y *snnArticle, fx, fy *fingerprint, df *docFreq) features {
+	f := measureWith(fx, fy, x.at.Sub(y.at), df)
 	f.sameOutlet = x.Source == y.Source
 	return f
 }

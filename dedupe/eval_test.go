@@ -60,12 +60,17 @@ func readDevSet(tb testing.TB) []devPair {
 // TestDevSet runs the three development days through a Decider in time order, exactly as the
 // pipeline would (decide, record, with each article's date_extracted as its time and the default
 // window), and scores the labelled pairs: a pair is merged when both articles end in the same
-// cluster. It then scores the pairwise judgement (whether the Decider judges the two one story,
-// whichever comes first: an LSH key shared, within the window, judge) by days: for each day,
-// judge's tuned thresholds are tuned again on the two other days and score that day's pairs. It
-// fails on any false merge, and when recall falls below floors set under what it achieves.
+// cluster. The stream is in-sample: the builtin document-frequency table counts these very days.
 //
-//	go test ./dedupe -run TestDevSet -v
+// It then scores the pairwise judgement (whether the Decider judges the two one story,
+// whichever comes first: an LSH key shared, within the window, judge) by days, held out: each
+// pair is measured with a table of the development days that hold neither of its articles (see
+// heldOutTables), as the daemon measures every new day; and for each day, judge's tuned
+// thresholds are tuned again on the two other days and score that day's pairs. It fails on any
+// false merge in the stream, and when the held-out figures fall below floors set under what the
+// decision achieves.
+//
+//	go test ./dedupe -run 'TestDevSet$' -v
 func TestDevSet(t *testing.T) {
 	pairs := readDevSet(t)
 	arts := loadDevCorpus(t)
@@ -134,24 +139,22 @@ func TestDevSet(t *testing.T) {
 		t.Fatal(err)
 	}
 	folds, worst, pooled := foldReport(js)
-	fmt.Fprintf(&b, "\npairwise judgement by days (a pair belongs to the day of its later article):\n%s", folds)
+	fmt.Fprintf(&b, "\npairwise judgement by days, held out (a pair belongs to the day of its later article):\n%s", folds)
 	t.Log("\n" + b.String())
 	if fp > 0 {
 		t.Errorf("got %d false merges in the stream, want none", fp)
 	}
-	if pooled.fp > 0 {
-		t.Errorf("pairwise: got %d false merges pooled, want none", pooled.fp)
-	}
-	// Floors against regressions, at what the decision achieves: the targets of issue 13 (no
-	// false merge and recall 0.85 in every fold, 0.88 pooled) are not reached yet. A held-out day
-	// keeps false merges of a kind the two other days do not show (the King's cables, Aug 3).
-	if worst.fp > 2 {
-		t.Errorf("pairwise: got %d false merges in the worst fold, want at most 2", worst.fp)
+	// Floors against regressions, at what the decision achieves held out: the targets of issue 13
+	// (no false merge and recall 0.85 in every fold, 0.88 pooled) are not reached. Held out, the
+	// rare-word guards tuned in-sample no longer hold: a shared word the table never saw is a
+	// story's name and a template's formula alike (the weather bulletins, the King's cables).
+	if pooled.fp > 6 || worst.fp > 4 {
+		t.Errorf("pairwise: got %d false merges pooled and %d in the worst fold, want at most 6 and 4", pooled.fp, worst.fp)
 	}
 	if recall < 0.56 {
 		t.Errorf("got stream recall %.3f, want at least 0.56", recall)
 	}
-	if pooled.recall() < 0.57 || worst.recall < 0.44 {
-		t.Errorf("got pairwise recall %.3f pooled and %.3f in the worst fold, want at least 0.57 and 0.44", pooled.recall(), worst.recall)
+	if pooled.recall() < 0.70 || worst.recall < 0.60 {
+		t.Errorf("got pairwise recall %.3f pooled and %.3f in the worst fold, want at least 0.70 and 0.60", pooled.recall(), worst.recall)
 	}
 }

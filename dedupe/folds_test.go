@@ -16,27 +16,90 @@ type judgedPair struct {
 	day       string // the day of the later article: the fold the pair belongs to
 }
 
-// judgePairs measures every labelled pair as the Decider would, whichever article comes first.
+// heldOutTables gives, for a set of development days, the document-frequency table of the other
+// days, scaled to the size of the builtin table (three days): the table a pair of those days
+// would be judged with if its days were new, as every day the daemon judges is new to the
+// builtin table. The builtin table counts the development days themselves, so that in it a
+// story's names are in at least the two articles of a pair, and each article's own rarest words
+// are words no other article has (typing variants, its own phrasing): judged with it, the
+// development set would measure the rare-word evidence of a day the table already knows.
+type heldOutTables struct {
+	arts   []snnArticle
+	tables map[string]*docFreq // by the days left out, joined
+	fps    map[string]map[string]*fingerprint
+}
+
+func newHeldOutTables(arts []snnArticle) *heldOutTables {
+	return &heldOutTables{arts: arts, tables: map[string]*docFreq{}, fps: map[string]map[string]*fingerprint{}}
+}
+
+// table returns the scaled table of the development days other than skip.
+func (h *heldOutTables) table(skip ...string) *docFreq {
+	key := strings.Join(skip, ",")
+	if df, ok := h.tables[key]; ok {
+		return df
+	}
+	counts := make([]int, 1<<docFreqBits)
+	days := 0
+	for _, d := range devDays {
+		if !slices.Contains(skip, d) {
+			days++
+		}
+	}
+	var a analysis
+	for i := range h.arts {
+		if slices.Contains(skip, h.arts[i].at.Format(time.DateOnly)) {
+			continue
+		}
+		a.analyzeText(h.arts[i].Title, h.arts[i].Content)
+		if !a.ok {
+			continue
+		}
+		for _, w := range a.content32 {
+			counts[uint32(uint64(w)<<32>>(64-docFreqBits))]++
+		}
+	}
+	df := newDocFreq()
+	for i, c := range counts {
+		df.counts[i] = uint8(min(255, (c*len(devDays)+days/2)/max(days, 1)))
+	}
+	h.tables[key] = df
+	h.fps[key] = devFingerprintsWith(h.arts, df)
+	return df
+}
+
+// fingerprints returns the fingerprints made with table(skip...).
+func (h *heldOutTables) fingerprints(skip ...string) map[string]*fingerprint {
+	h.table(skip...)
+	return h.fps[strings.Join(skip, ",")]
+}
+
+// judgePairs measures every labelled pair as the Decider would, whichever article comes first,
+// with the words ranked by the table of the development days that hold neither article (see
+// heldOutTables).
 func judgePairs(arts []snnArticle, pairs []devPair) ([]judgedPair, error) {
-	fps := devFingerprints(nil, arts)
 	byURL := make(map[string]*snnArticle, len(arts))
 	for i := range arts {
 		byURL[arts[i].URL] = &arts[i]
 	}
+	h := newHeldOutTables(arts)
 	out := make([]judgedPair, 0, len(pairs))
 	for _, p := range pairs {
 		x, y := byURL[p.urlA], byURL[p.urlB]
+		if x == nil || y == nil {
+			return nil, fmt.Errorf("pair %s / %s: article missing", p.urlA, p.urlB)
+		}
+		days := []string{x.at.Format(time.DateOnly), y.at.Format(time.DateOnly)}
+		slices.Sort(days)
+		days = slices.Compact(days)
+		df, fps := h.table(days...), h.fingerprints(days...)
 		fx, fy := fps[p.urlA], fps[p.urlB]
-		if x == nil || y == nil || fx == nil || fy == nil {
-			return nil, fmt.Errorf("pair %s / %s: article missing or without words", p.urlA, p.urlB)
+		if fx == nil || fy == nil {
+			return nil, fmt.Errorf("pair %s / %s: article without words", p.urlA, p.urlB)
 		}
-		j := judgedPair{devPair: p, f: pairFeatures(x, y, fx, fy)}
+		j := judgedPair{devPair: p, f: pairFeaturesWith(x, y, fx, fy, df)}
 		j.candidate = shareKey(fx, fy) && x.at.Sub(y.at).Abs() <= DefaultWindow
-		if y.at.After(x.at) {
-			j.day = y.at.Format(time.DateOnly)
-		} else {
-			j.day = x.at.Format(time.DateOnly)
-		}
+		j.day = days[len(days)-1]
 		out = append(out, j)
 	}
 	return out, nil

@@ -44,8 +44,15 @@ type features struct {
 }
 
 // measure computes the features of the pair (a, b); dt is the time between them. It is
-// symmetric: measure(a, b, dt) and measure(b, a, -dt) are equal.
+// symmetric: measure(a, b, dt) and measure(b, a, -dt) are equal. Words are ranked by the
+// builtin document frequencies.
 func measure(a, b *fingerprint, dt time.Duration) features {
+	return measureWith(a, b, dt, builtinDocFreq())
+}
+
+// measureWith is measure with the words ranked by the table df, the one the fingerprints' rare
+// words were picked by.
+func measureWith(a, b *fingerprint, dt time.Duration, df *docFreq) features {
 	var f features
 	s, l := a, b
 	if shorter(b, a) {
@@ -115,7 +122,7 @@ func measure(a, b *fingerprint, dt time.Duration) features {
 	f.titleL += f.titleShared
 
 	f.rareShared, f.top = compareRare(s, l)
-	f.sharedMinDF, f.ownS, f.ownL = compareNames(s, l)
+	f.sharedMinDF, f.ownS, f.ownL = compareNames(s, l, df)
 	return f
 }
 
@@ -200,8 +207,7 @@ const ownDF = 8
 // full list, the list holds every word of its text, so a word of the other text ranked there and
 // missing from it is missing from the text. It returns the frequency of the rarest shared word
 // and how many names (words in at most ownDF articles) each text has that the other lacks.
-func compareNames(a, b *fingerprint) (sharedMinDF, ownA, ownB int) {
-	df := builtinDocFreq()
+func compareNames(a, b *fingerprint, df *docFreq) (sharedMinDF, ownA, ownB int) {
 	rank := func(w uint32) uint64 { return rankedWord(df.get(uint64(w)<<32), w) }
 	limit := func(f *fingerprint) uint64 {
 		if f.nRare < maxRare {
