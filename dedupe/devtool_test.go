@@ -43,9 +43,9 @@ func pairFeaturesWith(x, y *snnArticle, fx, fy *fingerprint, df *docFreq) featur
 }
 
 func (f features) String() string {
-	return fmt.Sprintf("J=%.2f C=%.2f pre=%.2f/%d lead=%.2f firstL=%.2f lastL=%.2f nS=%d nL=%d num=%d/%d/%d title=%d/%d/%d rare=%d top=%d mindf=%d own=%d/%d h=%.0f same=%v start=%v",
+	return fmt.Sprintf("J=%.2f C=%.2f pre=%.2f/%d lead=%.2f firstL=%.2f lastL=%.2f nS=%d nL=%d num=%d/%d/%d title=%d/%d/%d rare=%d top=%d mindf=%d names=%d own=%d/%d h=%.0f same=%v start=%v",
 		f.jaccard, f.contained, f.prefix, f.prefixSamples, f.lead, f.firstL, f.lastL, f.nS, f.nL, f.numShared, f.numOnlyS, f.numOnlyL,
-		f.titleShared, f.titleS, f.titleL, f.rareShared, f.top, f.sharedMinDF, f.ownS, f.ownL, f.hours, f.sameOutlet, f.atStart())
+		f.titleShared, f.titleS, f.titleL, f.rareShared, f.top, f.sharedMinDF, f.sharedNames, f.ownS, f.ownL, f.hours, f.sameOutlet, f.atStart())
 }
 
 // TestDevCandidates writes candidate pairs for labelling to $FEEDD_DEVDUMP: every pair of

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // devPair is one labelled pair of testdata/devset.tsv.
@@ -60,7 +61,8 @@ func readDevSet(tb testing.TB) []devPair {
 // TestDevSet runs the three development days through a Decider in time order, exactly as the
 // pipeline would (decide, record, with each article's date_extracted as its time and the default
 // window), and scores the labelled pairs: a pair is merged when both articles end in the same
-// cluster. The stream is in-sample: the builtin document-frequency table counts these very days.
+// cluster. Each day is held out in turn: the stream's Decider ranks words by the table of the two
+// other days (see heldOutTables), and scores the pairs whose later article is of that day.
 //
 // It then scores the pairwise judgement (whether the Decider judges the two one story,
 // whichever comes first: an LSH key shared, within the window, judge) by days, held out: each
@@ -74,15 +76,31 @@ func readDevSet(tb testing.TB) []devPair {
 func TestDevSet(t *testing.T) {
 	pairs := readDevSet(t)
 	arts := loadDevCorpus(t)
-	keys := newMemKeys()
-	dd := NewDecider(keys, 0)
-	res := runStream(t, dd, keys, arts)
+	// One stream per day held out: the Decider ranks words by the table of the two other days,
+	// and the stream scores the pairs whose later article is of that day.
+	h := newHeldOutTables(arts)
+	streams := map[string]streamResult{}
+	for _, day := range devDays {
+		keys := newMemKeys()
+		dd := NewDecider(keys, 0)
+		dd.df = h.table(day)
+		streams[day] = runStream(t, dd, keys, arts)
+	}
+	byURL := make(map[string]*snnArticle, len(arts))
+	for i := range arts {
+		byURL[arts[i].URL] = &arts[i]
+	}
 
 	type tally struct{ merged, total int }
 	perKind := map[string]*tally{}
 	var tp, fp, fn, tn int
 	var misses, falseMerges []string
 	for _, p := range pairs {
+		later := byURL[p.urlA].at
+		if byURL[p.urlB] != nil && byURL[p.urlB].at.After(later) {
+			later = byURL[p.urlB].at
+		}
+		res := streams[later.Format(time.DateOnly)]
 		ca, okA := res.cluster[p.urlA]
 		cb, okB := res.cluster[p.urlB]
 		if !okA || !okB {
@@ -145,16 +163,20 @@ func TestDevSet(t *testing.T) {
 		t.Errorf("got %d false merges in the stream, want none", fp)
 	}
 	// Floors against regressions, at what the decision achieves held out: the targets of issue 13
-	// (no false merge and recall 0.85 in every fold, 0.88 pooled) are not reached. Held out, the
-	// rare-word guards tuned in-sample no longer hold: a shared word the table never saw is a
-	// story's name and a template's formula alike (the weather bulletins, the King's cables).
-	if pooled.fp > 6 || worst.fp > 4 {
-		t.Errorf("pairwise: got %d false merges pooled and %d in the worst fold, want at most 6 and 4", pooled.fp, worst.fp)
+	// (no false merge and recall 0.85 in every fold, 0.88 pooled) are not reached. The shipped
+	// thresholds merge no different-story pair of any day; thresholds tuned on two days still
+	// merge pairs of a kind only the third shows (the weather bulletins of Aug 1 and 2, the
+	// King's cables to Niger and Jamaica).
+	if pooled.fp > 0 {
+		t.Errorf("pairwise: got %d false merges pooled, want none", pooled.fp)
 	}
-	if recall < 0.56 {
-		t.Errorf("got stream recall %.3f, want at least 0.56", recall)
+	if worst.fp > 4 {
+		t.Errorf("pairwise: got %d false merges in the worst fold, want at most 4", worst.fp)
 	}
-	if pooled.recall() < 0.70 || worst.recall < 0.60 {
-		t.Errorf("got pairwise recall %.3f pooled and %.3f in the worst fold, want at least 0.70 and 0.60", pooled.recall(), worst.recall)
+	if recall < 0.58 {
+		t.Errorf("got stream recall %.3f, want at least 0.58", recall)
+	}
+	if pooled.recall() < 0.67 || worst.recall < 0.56 {
+		t.Errorf("got pairwise recall %.3f pooled and %.3f in the worst fold, want at least 0.67 and 0.56", pooled.recall(), worst.recall)
 	}
 }

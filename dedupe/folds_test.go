@@ -163,11 +163,13 @@ type foldWorst struct {
 func paramGrid() []judgeParams {
 	var g []judgeParams
 	for _, minStory := range []int{0, 15, 25} {
-		for _, recur := range []int{9, 12, 256} {
-			for _, counter := range []int{5, 8, 256} {
-				for _, formula := range []int{8, 10, 12, 255} {
-					for _, title := range []int{0, 2, 4, 6} {
-						g = append(g, judgeParams{minStory, recur, counter, formula, title})
+		for _, recur := range []int{2, 3, 4, 5} {
+			for _, counter := range []int{1, 2, 3} {
+				for _, formula := range []int{0, 1, 2} {
+					for _, top := range []int{0, 6, 8} {
+						for _, own := range []int{12, 14, 16, 99} {
+							g = append(g, judgeParams{minStory, recur, counter, formula, top, own})
+						}
 					}
 				}
 			}
