@@ -173,10 +173,10 @@ func TestDevSet(t *testing.T) {
 	if worst.fp > 4 {
 		t.Errorf("pairwise: got %d false merges in the worst fold, want at most 4", worst.fp)
 	}
-	if recall < 0.58 {
-		t.Errorf("got stream recall %.3f, want at least 0.58", recall)
+	if recall < 0.6 {
+		t.Errorf("got stream recall %.3f, want at least 0.6", recall)
 	}
-	if pooled.recall() < 0.67 || worst.recall < 0.56 {
-		t.Errorf("got pairwise recall %.3f pooled and %.3f in the worst fold, want at least 0.67 and 0.56", pooled.recall(), worst.recall)
+	if pooled.recall() < 0.7 || worst.recall < 0.63 {
+		t.Errorf("got pairwise recall %.3f pooled and %.3f in the worst fold, want at least 0.7 and 0.63", pooled.recall(), worst.recall)
 	}
 }

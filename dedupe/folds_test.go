@@ -168,7 +168,9 @@ func paramGrid() []judgeParams {
 				for _, formula := range []int{0, 1, 2} {
 					for _, top := range []int{0, 6, 8} {
 						for _, own := range []int{12, 14, 16, 99} {
-							g = append(g, judgeParams{minStory, recur, counter, formula, top, own})
+							for _, namesJ := range []float64{0.3, 0.35, 0.4} {
+								g = append(g, judgeParams{minStory, recur, counter, formula, top, own, namesJ})
+							}
 						}
 					}
 				}
