@@ -159,16 +159,17 @@ type foldWorst struct {
 	recall float64
 }
 
-// paramGrid is every setting of the tuned thresholds the folds choose from.
+// paramGrid is every setting of the tuned thresholds the folds choose from, the most
+// conservative first: each threshold's values run from the one that merges least.
 func paramGrid() []judgeParams {
 	var g []judgeParams
-	for _, minStory := range []int{0, 15, 25} {
-		for _, recur := range []int{2, 3, 4, 5} {
-			for _, counter := range []int{1, 2, 3} {
-				for _, formula := range []int{0, 1, 2} {
-					for _, top := range []int{0, 6, 8} {
+	for _, minStory := range []int{25, 15, 0} {
+		for _, recur := range []int{5, 4, 3, 2} {
+			for _, counter := range []int{3, 2, 1} {
+				for _, formula := range []int{2, 1, 0} {
+					for _, top := range []int{8, 6, 0} {
 						for _, own := range []int{12, 14, 16, 99} {
-							for _, namesJ := range []float64{0.3, 0.35, 0.4} {
+							for _, namesJ := range []float64{0.4, 0.35, 0.3} {
 								g = append(g, judgeParams{minStory, recur, counter, formula, top, own, namesJ})
 							}
 						}
@@ -181,7 +182,8 @@ func paramGrid() []judgeParams {
 }
 
 // tune returns the thresholds that merge the most same-story pairs of the training days with no
-// false merge among them (ties go to the first in the grid).
+// false merge among them. Ties go to the first in the grid, the most conservative: where the
+// training days cannot tell two settings apart, precision comes first.
 func tune(js []judgedPair, train []string) judgeParams {
 	best, bestTP := shippedParams, -1
 	for _, p := range paramGrid() {
