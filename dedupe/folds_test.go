@@ -223,5 +223,37 @@ func foldReport(js []judgedPair) (string, foldWorst, score) {
 	pooled := scorePairs(js, "", &shippedParams)
 	fmt.Fprintf(&b, "%-12s %6d %6d %6d %8.3f  %+v (shipped)\n", "pooled", pooled.tp, pooled.fp, pooled.fn, pooled.recall(), shippedParams)
 	fmt.Fprintf(&b, "worst fold: %d false merges; lowest recall %.3f\n", worst.fp, worst.recall)
+	fmt.Fprintf(&b, "pooled misses: %s\n", missReasons(js, &shippedParams))
 	return b.String(), worst, pooled
+}
+
+// missReasons counts why the same-story pairs p does not merge are missed: the index never
+// proposes one article for the other (no shared LSH key), a guard refuses what a rule accepted
+// (by rule), or no rule accepts.
+func missReasons(js []judgedPair, p *judgeParams) string {
+	var notCandidate, noRule int
+	guarded := map[int]int{}
+	for i := range js {
+		j := &js[i]
+		if !j.same || j.merged(p) {
+			continue
+		}
+		_, rule := judgeRule(&j.f, p)
+		switch {
+		case !j.candidate:
+			notCandidate++
+		case rule > 1:
+			guarded[rule]++
+		default:
+			noRule++
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d never candidates (no shared LSH key), %d accepted by no rule, refused by a guard:", notCandidate, noRule)
+	for rule := 2; rule <= 6; rule++ {
+		if guarded[rule] > 0 {
+			fmt.Fprintf(&b, " %d after rule %d,", guarded[rule], rule)
+		}
+	}
+	return strings.TrimSuffix(b.String(), ",")
 }
