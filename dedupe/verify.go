@@ -263,7 +263,8 @@ func slicesContains(s []uint32, v uint32) bool {
 //     in common, texts that begin apart are two items: the Sisi call item that carries the
 //     Hollande call, and the Hollande call).
 //  3. Lead: the shorter text is at least 70% contained in the longer, sits at its start (see
-//     atStart), the titles agree and the numbers agree.
+//     atStart), the titles agree and the numbers agree; or, under titles that do not agree (a
+//     condensed version, retitled), 60% contained, leads agreeing in 30% and 7 shared names.
 //  4. Rewrite, by rare words: Jaccard at least 0.08, 5 shared rare words, two title words (or
 //     one, with Jaccard 0.15, two of the three rarest words of one in the other and 8 shared
 //     names), lengths within a factor of 2.5, at most 36 hours apart, numbers agreeing, both
@@ -347,7 +348,8 @@ func judgeRule(f *features, p *judgeParams) (float64, int) {
 	case f.jaccard >= 0.5 && ratio <= 1.5 && (f.titleShared >= 1 || f.jaccard >= 0.7 && shorterIn >= 0.95 ||
 		f.rareShared >= 8 && name && f.lead >= 0.25):
 		return f.jaccard, 2
-	case shorterIn >= 0.7 && f.titlesAgree() && f.atStart() && numbersAgree:
+	case f.atStart() && numbersAgree && (shorterIn >= 0.7 && f.titlesAgree() ||
+		shorterIn >= 0.6 && f.lead >= 0.3 && f.sharedNames >= 7):
 		return shorterIn, 3
 	case rewrite && f.jaccard >= 0.08 && f.rareShared >= 5 &&
 		(f.titleShared >= 2 || f.titleShared >= 1 && f.top >= 2 && f.jaccard >= 0.15 && f.sharedNames >= p.topNames):
