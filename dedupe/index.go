@@ -46,7 +46,7 @@ const (
 // multimap from band keys to slab slots. It is not safe for concurrent use; the Decider guards it.
 //
 // Memory per article: the item (fingerprint 368 B, time, two 32-byte ids and flags: 448 B) and
-// up to 46 band cells of 8 bytes in a linear-probing table kept between 53% and 80% full: about
+// up to 40 band cells of 8 bytes in a linear-probing table kept between 53% and 80% full: about
 // 915 B measured at a million articles. Pruned entries keep their memory until the next
 // compaction, which runs when they are as many as the live ones.
 type index struct {
@@ -136,7 +136,7 @@ func (x *index) push(id, cluster, feed string, at time.Time, fp *fingerprint) ui
 // build enters in the table the band keys of the slots from from on, which push added: the same
 // cells as adding them one by one, in a fraction of the time. One by one, each key lands at a
 // random place in a table far larger than the processor's caches, a cache miss for each of the
-// 25 to 46 keys of every article. build sizes the table once for all the keys, sorts them by
+// 25 to 40 keys of every article. build sizes the table once for all the keys, sorts them by
 // the region of the table they fall in (a counting sort that keeps the slot order within a
 // region), then fills the table a region at a time, each region small enough to stay in cache.
 // A key's cells still go in in slot order.

@@ -32,10 +32,8 @@ const (
 	// rareKeys is how many of an article's rarest words make LSH keys, each pair of them one
 	// key, the same keys when it is indexed and when it is looked up, so that two articles meet
 	// whichever comes first: a rewrite of a story shares its names and places, but not
-	// necessarily its rarest one. maxRareKeys is the number of pairs. Seven (21 pairs) rather
-	// than six (15): held out, a sixth of the same-story pairs of the development set shared no
-	// key with six, 51 of 400, and 40 with seven; different-story candidates grew by a tenth.
-	rareKeys    = 7
+	// necessarily its rarest one. maxRareKeys is the number of pairs.
+	rareKeys    = 6
 	maxRareKeys = rareKeys * (rareKeys - 1) / 2
 	// maxKeyDF is how many recorded articles may contain a word for it to be an LSH key: a
 	// story's names and places are in the handful of articles that tell it; a word in more
