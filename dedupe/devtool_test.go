@@ -11,8 +11,12 @@ import (
 // devFingerprints returns the fingerprint of every development article by URL, ranked with the
 // builtin document frequencies, as the Decider makes them.
 func devFingerprints(tb testing.TB, arts []snnArticle) map[string]*fingerprint {
+	return devFingerprintsWith(arts, builtinDocFreq())
+}
+
+// devFingerprintsWith is devFingerprints with the rare words ranked by the table df.
+func devFingerprintsWith(arts []snnArticle, df *docFreq) map[string]*fingerprint {
 	fps := make(map[string]*fingerprint, len(arts))
-	df := builtinDocFreq()
 	var a analysis
 	for i := range arts {
 		a.analyzeText(arts[i].Title, arts[i].Content)
@@ -28,15 +32,20 @@ func devFingerprints(tb testing.TB, arts []snnArticle) map[string]*fingerprint {
 
 // pairFeatures measures a pair of development articles as the Decider would.
 func pairFeatures(x, y *snnArticle, fx, fy *fingerprint) features {
-	f := measure(fx, fy, x.at.Sub(y.at))
+	return pairFeaturesWith(x, y, fx, fy, builtinDocFreq())
+}
+
+// pairFeaturesWith is pairFeatures with the words ranked by the table df.
+func pairFeaturesWith(x, y *snnArticle, fx, fy *fingerprint, df *docFreq) features {
+	f := measureWith(fx, fy, x.at.Sub(y.at), df)
 	f.sameOutlet = x.Source == y.Source
 	return f
 }
 
 func (f features) String() string {
-	return fmt.Sprintf("J=%.2f C=%.2f pre=%.2f/%d lead=%.2f firstL=%.2f lastL=%.2f nS=%d nL=%d num=%d/%d/%d title=%d/%d/%d rare=%d top=%d mindf=%d own=%d/%d h=%.0f same=%v start=%v",
+	return fmt.Sprintf("J=%.2f C=%.2f pre=%.2f/%d lead=%.2f firstL=%.2f lastL=%.2f nS=%d nL=%d num=%d/%d/%d title=%d/%d/%d rare=%d top=%d mindf=%d names=%d own=%d/%d h=%.0f same=%v start=%v",
 		f.jaccard, f.contained, f.prefix, f.prefixSamples, f.lead, f.firstL, f.lastL, f.nS, f.nL, f.numShared, f.numOnlyS, f.numOnlyL,
-		f.titleShared, f.titleS, f.titleL, f.rareShared, f.top, f.sharedMinDF, f.ownS, f.ownL, f.hours, f.sameOutlet, f.atStart())
+		f.titleShared, f.titleS, f.titleL, f.rareShared, f.top, f.sharedMinDF, f.sharedNames, f.ownS, f.ownL, f.hours, f.sameOutlet, f.atStart())
 }
 
 // TestDevCandidates writes candidate pairs for labelling to $FEEDD_DEVDUMP: every pair of

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // devPair is one labelled pair of testdata/devset.tsv.
@@ -60,24 +61,46 @@ func readDevSet(tb testing.TB) []devPair {
 // TestDevSet runs the three development days through a Decider in time order, exactly as the
 // pipeline would (decide, record, with each article's date_extracted as its time and the default
 // window), and scores the labelled pairs: a pair is merged when both articles end in the same
-// cluster. It then scores the pairwise judgement (whether the Decider judges the two one story,
-// whichever comes first: an LSH key shared, within the window, judge) by days: for each day,
-// judge's tuned thresholds are tuned again on the two other days and score that day's pairs. It
-// fails on any false merge, and when recall falls below floors set under what it achieves.
+// cluster. Each day is held out in turn: the stream's Decider ranks words by the table of the two
+// other days (see heldOutTables), and scores the pairs whose later article is of that day.
 //
-//	go test ./dedupe -run TestDevSet -v
+// It then scores the pairwise judgement (whether the Decider judges the two one story,
+// whichever comes first: an LSH key shared, within the window, judge) by days, held out: each
+// pair is measured with a table of the development days that hold neither of its articles (see
+// heldOutTables), as the daemon measures every new day; and for each day, judge's tuned
+// thresholds are tuned again on the two other days and score that day's pairs. It fails on any
+// false merge in the stream, and when the held-out figures fall below floors set under what the
+// decision achieves.
+//
+//	go test ./dedupe -run 'TestDevSet$' -v
 func TestDevSet(t *testing.T) {
 	pairs := readDevSet(t)
 	arts := loadDevCorpus(t)
-	keys := newMemKeys()
-	dd := NewDecider(keys, 0)
-	res := runStream(t, dd, keys, arts)
+	// One stream per day held out: the Decider ranks words by the table of the two other days,
+	// and the stream scores the pairs whose later article is of that day.
+	h := newHeldOutTables(arts)
+	streams := map[string]streamResult{}
+	for _, day := range devDays {
+		keys := newMemKeys()
+		dd := NewDecider(keys, 0)
+		dd.df = h.table(day)
+		streams[day] = runStream(t, dd, keys, arts)
+	}
+	byURL := make(map[string]*snnArticle, len(arts))
+	for i := range arts {
+		byURL[arts[i].URL] = &arts[i]
+	}
 
 	type tally struct{ merged, total int }
 	perKind := map[string]*tally{}
 	var tp, fp, fn, tn int
 	var misses, falseMerges []string
 	for _, p := range pairs {
+		later := byURL[p.urlA].at
+		if byURL[p.urlB] != nil && byURL[p.urlB].at.After(later) {
+			later = byURL[p.urlB].at
+		}
+		res := streams[later.Format(time.DateOnly)]
 		ca, okA := res.cluster[p.urlA]
 		cb, okB := res.cluster[p.urlB]
 		if !okA || !okB {
@@ -134,24 +157,26 @@ func TestDevSet(t *testing.T) {
 		t.Fatal(err)
 	}
 	folds, worst, pooled := foldReport(js)
-	fmt.Fprintf(&b, "\npairwise judgement by days (a pair belongs to the day of its later article):\n%s", folds)
+	fmt.Fprintf(&b, "\npairwise judgement by days, held out (a pair belongs to the day of its later article):\n%s", folds)
 	t.Log("\n" + b.String())
 	if fp > 0 {
 		t.Errorf("got %d false merges in the stream, want none", fp)
 	}
+	// Floors against regressions, at what the decision achieves held out: the targets of issue 13
+	// (no false merge and recall 0.85 in every fold, 0.88 pooled) are not reached. The shipped
+	// thresholds merge no different-story pair of any day; thresholds tuned on two days still
+	// merge pairs of a kind only the third shows (an interview and the contract it is about, the
+	// ministry's roads and the emir's tour of them).
 	if pooled.fp > 0 {
 		t.Errorf("pairwise: got %d false merges pooled, want none", pooled.fp)
 	}
-	// Floors against regressions, at what the decision achieves: the targets of issue 13 (no
-	// false merge and recall 0.85 in every fold, 0.88 pooled) are not reached yet. A held-out day
-	// keeps false merges of a kind the two other days do not show (the King's cables, Aug 3).
 	if worst.fp > 2 {
 		t.Errorf("pairwise: got %d false merges in the worst fold, want at most 2", worst.fp)
 	}
-	if recall < 0.56 {
-		t.Errorf("got stream recall %.3f, want at least 0.56", recall)
+	if recall < 0.6 {
+		t.Errorf("got stream recall %.3f, want at least 0.6", recall)
 	}
-	if pooled.recall() < 0.57 || worst.recall < 0.44 {
-		t.Errorf("got pairwise recall %.3f pooled and %.3f in the worst fold, want at least 0.57 and 0.44", pooled.recall(), worst.recall)
+	if pooled.recall() < 0.7 || worst.recall < 0.63 {
+		t.Errorf("got pairwise recall %.3f pooled and %.3f in the worst fold, want at least 0.7 and 0.63", pooled.recall(), worst.recall)
 	}
 }
