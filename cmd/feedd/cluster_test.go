@@ -79,8 +79,9 @@ func startReplica(t *testing.T, id, urls string, feedsURL string, feeds []string
 	cfg.Log.Format = "json"
 	cfg.ShutdownTimeout = 10 * time.Second
 	cfg.Cluster = config.Cluster{Enabled: true, Name: "hatest", LeaseTTL: ttl}
-	cfg.Poll.Interval = time.Second
-	cfg.Poll.MinInterval = 500 * time.Millisecond
+	cfg.Poll.Interval = 300 * time.Millisecond
+	cfg.Poll.MinInterval = 200 * time.Millisecond
+	cfg.Poll.MaxInterval = 300 * time.Millisecond
 	cfg.Poll.HostGap = 0
 	cfg.Extract.FullText = config.FullTextNever
 	cfg.Feeds = nil
@@ -180,31 +181,20 @@ func readStream(t *testing.T, js jetstream.JetStream) []streamMsg {
 	return out
 }
 
-// TestClusterFailover runs two replicas on a three-node NATS cluster over two feeds: only the
-// leader publishes, each message with its term's epoch; stopping the leader makes the standby
-// lead within two lease TTLs, and it publishes only what the first had not; the stream holds
-// each article once, with epochs that never go back.
-func TestClusterFailover(t *testing.T) {
-	const ttl = 2 * time.Second
-	nc := testnats.RunCluster(t, 3)
-	feeds := &growingFeeds{items: map[string]int{"one": 6, "two": 4}}
-	srv := httptest.NewServer(feeds)
-	defer srv.Close()
-	names := []string{"one", "two"}
-
-	a := startReplica(t, "replica-a", nc.URLs(), srv.URL, names, ttl)
-	b := startReplica(t, "replica-b", nc.URLs(), srv.URL, names, ttl)
-
-	conn, err := nats.Connect(nc.URLs())
+// streamOf connects to the cluster at urls and returns JetStream and a function that counts
+// the messages of ARTICLES.
+func streamOf(t *testing.T, urls string) (jetstream.JetStream, func() uint64) {
+	t.Helper()
+	conn, err := nats.Connect(urls)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(conn.Close)
 	js, err := jetstream.New(conn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	count := func() uint64 {
+	return js, func() uint64 {
 		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 		defer cancel()
 		s, err := js.Stream(ctx, "ARTICLES")
@@ -217,9 +207,11 @@ func TestClusterFailover(t *testing.T) {
 		}
 		return info.State.Msgs
 	}
-	waitFor(t, "the first 10 articles in the stream", 60*time.Second, func() bool { return count() >= 10 })
+}
 
-	var leader, standby *haReplica
+// whoLeads waits until exactly one of a and b has taken the lead, and returns it and the other.
+func whoLeads(t *testing.T, a, b *haReplica) (leader, standby *haReplica) {
+	t.Helper()
 	waitFor(t, "one replica leading", 10*time.Second, func() bool {
 		la, lb := len(a.logEntries("took the lead")), len(b.logEntries("took the lead"))
 		switch {
@@ -230,6 +222,50 @@ func TestClusterFailover(t *testing.T) {
 		}
 		return leader != nil
 	})
+	return leader, standby
+}
+
+// checkHAStream reads the stream and checks that it holds want messages, no article twice, with
+// epochs that never go back; it returns the messages by epoch.
+func checkHAStream(t *testing.T, js jetstream.JetStream, want int) map[uint64]int {
+	t.Helper()
+	msgs := readStream(t, js)
+	seen := map[string]uint64{}
+	var last uint64
+	byEpoch := map[uint64]int{}
+	for _, m := range msgs {
+		if prev, dup := seen[m.id]; dup {
+			t.Errorf("article %s stored twice: messages %d and %d", m.id, prev, m.seq)
+		}
+		seen[m.id] = m.seq
+		if m.epoch < last {
+			t.Errorf("message %d: epoch %d after %d: two replicas published at once", m.seq, m.epoch, last)
+		}
+		last = max(last, m.epoch)
+		byEpoch[m.epoch]++
+	}
+	if len(msgs) != want {
+		t.Errorf("stream holds %d messages, want %d", len(msgs), want)
+	}
+	return byEpoch
+}
+
+// TestClusterFailover runs two replicas on a three-node NATS cluster over two feeds: only the
+// leader publishes, each message with its term's epoch; stopping the leader makes the standby
+// lead within two lease TTLs, and it publishes only what the first had not; the stream holds
+// each article once, with epochs that never go back.
+func TestClusterFailover(t *testing.T) {
+	const ttl = 2 * time.Second
+	nc := testnats.RunCluster(t, 3)
+	feeds := &growingFeeds{items: map[string]int{"one": 6, "two": 4}}
+	srv := httptest.NewServer(feeds)
+	defer srv.Close()
+	names := []string{"one", "two"}
+	a := startReplica(t, "replica-a", nc.URLs(), srv.URL, names, ttl)
+	b := startReplica(t, "replica-b", nc.URLs(), srv.URL, names, ttl)
+	js, count := streamOf(t, nc.URLs())
+	waitFor(t, "the first 10 articles in the stream", 60*time.Second, func() bool { return count() >= 10 })
+	leader, standby := whoLeads(t, a, b)
 	took := leader.logEntries("took the lead")[0]
 	epoch1, ok := took["epoch"].(float64)
 	if !ok || epoch1 <= 0 || took["holder"] != leader.id {
@@ -246,8 +282,9 @@ func TestClusterFailover(t *testing.T) {
 		t.Errorf("standby /readyz: got role %v leader %v, want %s and %s", r["role"], r["leader"], roleStandby, leader.id)
 	}
 	_, metrics := httpGet("http://" + leader.d.ops.Addr() + "/metrics")
-	if metric(metrics, "feedd_leader") != 1 || metric(metrics, "feedd_lease_renewals_total") < 0 {
-		t.Errorf("leader /metrics: feedd_leader %v, want 1", metric(metrics, "feedd_leader"))
+	if metric(metrics, "feedd_leader") != 1 || metric(metrics, "feedd_failovers_total") != 0 {
+		t.Errorf("leader /metrics: feedd_leader %v, feedd_failovers_total %v, want 1 and 0",
+			metric(metrics, "feedd_leader"), metric(metrics, "feedd_failovers_total"))
 	}
 	_, metrics = httpGet("http://" + standby.d.ops.Addr() + "/metrics")
 	if metric(metrics, "feedd_leader") != 0 {
@@ -260,40 +297,87 @@ func TestClusterFailover(t *testing.T) {
 	stopped := time.Now()
 	leader.stop(t)
 	waitFor(t, "the standby to lead", 2*ttl, func() bool { return len(standby.logEntries("took the lead")) == 1 })
-	t.Logf("standby leads %v after the leader was told to stop", time.Since(stopped).Round(time.Millisecond))
+	t.Logf("the standby leads %v after the leader was told to stop", time.Since(stopped).Round(time.Millisecond))
 	took2 := standby.logEntries("took the lead")[0]
 	if e, _ := took2["epoch"].(float64); e <= epoch1 || took2["previous"] != leader.id {
 		t.Errorf("took the lead: got %v, want an epoch above %v and previous %s", took2, epoch1, leader.id)
 	}
 	waitFor(t, "all 15 articles in the stream", 30*time.Second, func() bool { return count() >= 15 })
-	time.Sleep(2 * time.Second) // two more polls of each feed: nothing more may come
+	_, metrics = httpGet("http://" + standby.d.ops.Addr() + "/metrics")
+	if metric(metrics, "feedd_leader") != 1 || metric(metrics, "feedd_failovers_total") != 1 {
+		t.Errorf("new leader /metrics: feedd_leader %v, feedd_failovers_total %v, want 1 and 1",
+			metric(metrics, "feedd_leader"), metric(metrics, "feedd_failovers_total"))
+	}
+	time.Sleep(time.Second) // more polls of each feed: nothing more may come
 
-	msgs := readStream(t, js)
-	seen := map[string]uint64{}
-	var last uint64
-	byEpoch := map[uint64]int{}
-	for _, m := range msgs {
-		if prev, dup := seen[m.id]; dup {
-			t.Errorf("article %s stored twice: messages %d and %d", m.id, prev, m.seq)
-		}
-		seen[m.id] = m.seq
-		if m.epoch < last {
-			t.Errorf("message %d: epoch %d after %d: two replicas published at once", m.seq, m.epoch, last)
-		}
-		last = max(last, m.epoch)
-		byEpoch[m.epoch]++
-	}
-	if len(msgs) != 15 {
-		t.Errorf("stream holds %d messages, want 15 (10 stories, then 5 more)", len(msgs))
-	}
+	byEpoch := checkHAStream(t, js, 15)
 	if len(byEpoch) != 2 {
 		t.Errorf("messages by epoch %v, want two terms", byEpoch)
 	}
-	// The new leader published what the first had not (the 5 new stories), nothing of the 10.
+	// The stopping leader drained what it recorded; the new one published the rest.
 	if n := byEpoch[uint64(epoch1)]; n < 10 {
 		t.Errorf("the first term published %d messages, want at least its 10", n)
 	}
 	if n := len(standby.logEntries("lost the lead")) + len(leader.logEntries("lost the lead")); n != 0 {
 		t.Errorf("%d 'lost the lead' lines, want none: the first leader resigned", n)
+	}
+	if n := len(leader.logEntries("resigned the lead")); n != 1 {
+		t.Errorf("%d 'resigned the lead' lines from the stopped leader, want 1", n)
+	}
+}
+
+// TestClusterLostLeadDropsUnpublished cuts the leader off NATS while its feeds bring new
+// stories: it stops leading before its lease can expire, says so once, and drops what it
+// recorded but could not publish; the standby leads within two TTLs and publishes those stories
+// from the feeds, each once.
+func TestClusterLostLeadDropsUnpublished(t *testing.T) {
+	const ttl = 2 * time.Second
+	nc := testnats.RunCluster(t, 3)
+	feeds := &growingFeeds{items: map[string]int{"one": 5, "two": 5}}
+	srv := httptest.NewServer(feeds)
+	defer srv.Close()
+	names := []string{"one", "two"}
+	a := startReplica(t, "replica-a", nc.URLs(), srv.URL, names, ttl)
+	b := startReplica(t, "replica-b", nc.URLs(), srv.URL, names, ttl)
+	js, count := streamOf(t, nc.URLs())
+	waitFor(t, "the first 10 articles in the stream", 60*time.Second, func() bool { return count() >= 10 })
+	leader, standby := whoLeads(t, a, b)
+	waitFor(t, "the standby to apply what the leader published", 10*time.Second, func() bool {
+		n, _ := standby.d.store.Applied(t.Context(), "ARTICLES")
+		return n >= 10
+	})
+	epoch1 := uint64(leader.logEntries("took the lead")[0]["epoch"].(float64))
+
+	// The leader's connection goes for good; its feeds bring 5 new stories, which it records
+	// and cannot publish.
+	cut := time.Now()
+	leader.d.bus.Close()
+	feeds.add("one", 3)
+	feeds.add("two", 2)
+	waitFor(t, "the cut-off leader to stop leading", 2*ttl, func() bool { return len(leader.logEntries("lost the lead")) == 1 })
+	lostAfter := time.Since(cut)
+	lost := leader.logEntries("lost the lead")[0]
+	if e, _ := lost["epoch"].(float64); uint64(e) != epoch1 || !strings.Contains(fmt.Sprint(lost["reason"]), "not renewed") {
+		t.Errorf("lost the lead: got %v, want epoch %d and a reason saying the lease was not renewed", lost, epoch1)
+	}
+	waitFor(t, "the standby to lead", 2*ttl, func() bool { return len(standby.logEntries("took the lead")) == 1 })
+	t.Logf("the cut-off leader stopped %v after the cut; the standby led %v after it",
+		lostAfter.Round(time.Millisecond), time.Since(cut).Round(time.Millisecond))
+	if lostAfter >= ttl {
+		t.Errorf("the cut-off leader stopped %v after the cut, want before its lease could expire (%v)", lostAfter, ttl)
+	}
+	dropped := leader.logEntries("dropped the articles recorded but not published: the next leader reads them again from their feeds")
+	if len(dropped) != 1 || dropped[0]["count"].(float64) < 1 {
+		t.Errorf("the cut-off leader logged %v, want one line dropping what it recorded of the new stories", dropped)
+	}
+	if n := leader.d.store.Unsent(); n != 0 {
+		t.Errorf("the cut-off leader keeps %d unsent messages, want 0", n)
+	}
+
+	waitFor(t, "all 15 articles in the stream", 30*time.Second, func() bool { return count() >= 15 })
+	time.Sleep(time.Second) // more polls of each feed: nothing more may come
+	byEpoch := checkHAStream(t, js, 15)
+	if len(byEpoch) != 2 || byEpoch[epoch1] != 10 {
+		t.Errorf("messages by epoch %v, want 10 of epoch %d and the 5 new stories of the next term", byEpoch, epoch1)
 	}
 }
