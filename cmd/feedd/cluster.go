@@ -463,10 +463,16 @@ func (w *stateWriter) flush(ctx context.Context, feeds *cluster.Feeds, t cluster
 		ready = append(ready, p)
 	}
 	w.mu.Unlock()
+	if len(ready) == 0 {
+		return
+	}
+	oldest, err := w.st.OldestUnsent(ctx)
+	if err != nil {
+		return
+	}
 	for _, p := range ready {
-		unsent, err := w.st.UnsentThrough(ctx, p.mark)
-		if err != nil || unsent {
-			continue
+		if oldest != 0 && oldest <= p.mark {
+			continue // messages of its fetch, or of one before it, are not published yet
 		}
 		if err := feeds.Put(ctx, t, p.feed); err != nil {
 			if ctx.Err() == nil && t.Check() == nil {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"github.com/feedd/feedd/cluster"
 	"github.com/feedd/feedd/config"
 	"github.com/feedd/feedd/internal/testnats"
+	"github.com/feedd/feedd/store"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -40,6 +42,12 @@ func (g *growingFeeds) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.mu.Unlock()
 	if !ok {
 		http.NotFound(w, r)
+		return
+	}
+	etag := fmt.Sprintf(`"%s-%d"`, feed, n)
+	w.Header().Set("ETag", etag)
+	if r.Header.Get("If-None-Match") == etag {
+		w.WriteHeader(http.StatusNotModified)
 		return
 	}
 	var b strings.Builder
@@ -310,6 +318,19 @@ func TestClusterFailover(t *testing.T) {
 	}
 	time.Sleep(time.Second) // more polls of each feed: nothing more may come
 
+	// The new leader shares each feed's state, its validators those of the fetch it published.
+	kv, err := js.KeyValue(t.Context(), cluster.FeedsBucket("hatest"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared := cluster.NewFeeds(kv)
+	for feed, etag := range map[string]string{"one": `"one-9"`, "two": `"two-6"`} {
+		f, ok, err := shared.Get(t.Context(), feed)
+		if err != nil || !ok || f.ETag != etag || f.LastSuccessAt.IsZero() {
+			t.Errorf("feed %s in the bucket: got %+v, %v, %v, want ETag %s and a success", feed, f, ok, err, etag)
+		}
+	}
+
 	byEpoch := checkHAStream(t, js, 15)
 	if len(byEpoch) != 2 {
 		t.Errorf("messages by epoch %v, want two terms", byEpoch)
@@ -379,5 +400,63 @@ func TestClusterLostLeadDropsUnpublished(t *testing.T) {
 	byEpoch := checkHAStream(t, js, 15)
 	if len(byEpoch) != 2 || byEpoch[epoch1] != 10 {
 		t.Errorf("messages by epoch %v, want 10 of epoch %d and the 5 new stories of the next term", byEpoch, epoch1)
+	}
+}
+
+// fixedTerm is a term that lasts.
+type fixedTerm uint64
+
+func (e fixedTerm) Epoch() uint64 { return uint64(e) }
+func (fixedTerm) Check() error    { return nil }
+
+// TestStateWriterWaitsForPublication: a feed's state, validators included, reaches the bucket
+// only once the messages queued before it are published.
+func TestStateWriterWaitsForPublication(t *testing.T) {
+	ns := testnats.Run(t, -1, t.TempDir())
+	js, _ := streamOf(t, ns.ClientURL())
+	kv, err := cluster.EnsureFeedsBucket(t.Context(), js, "statetest", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared := cluster.NewFeeds(kv)
+	st, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "feedd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	w := newStateWriter(st, slog.New(slog.DiscardHandler))
+	w.begin()
+
+	// A fetch recorded an article, its message not yet published, then the feed's state.
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	seq, err := st.Insert(t.Context(), store.Article{ID: "a1", FeedID: "one", CanonicalURL: "https://example.org/1", FetchedAt: now},
+		store.Message{MsgID: "a1", Subject: "articles.new.en.one", Data: []byte("{}")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := clusterStore{Store: st, state: w}
+	if err := cs.PutFeed(t.Context(), store.Feed{ID: "one", URL: "https://example.org/feed", ETag: `"v2"`, LastPollAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	w.flush(t.Context(), shared, fixedTerm(1))
+	if f, ok, err := shared.Get(t.Context(), "one"); err != nil || ok {
+		t.Fatalf("before the message is published the bucket holds %+v, %v, %v, want nothing", f, ok, err)
+	}
+	if err := st.MarkSent(t.Context(), []int64{seq}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	w.flush(t.Context(), shared, fixedTerm(1))
+	if f, ok, err := shared.Get(t.Context(), "one"); err != nil || !ok || f.ETag != `"v2"` {
+		t.Fatalf("after the message is published the bucket holds %+v, %v, %v, want ETag \"v2\"", f, ok, err)
+	}
+	// Not leading: nothing is queued.
+	w.end()
+	if err := cs.PutFeed(t.Context(), store.Feed{ID: "two", URL: "https://example.org/two", LastPollAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	w.begin()
+	w.flush(t.Context(), shared, fixedTerm(1))
+	if _, ok, _ := shared.Get(t.Context(), "two"); ok {
+		t.Errorf("a state saved while standing by reached the bucket")
 	}
 }
