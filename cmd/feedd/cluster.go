@@ -283,11 +283,6 @@ func (r *replica) lead(ctx context.Context, l *cluster.Lease, release context.Ca
 		r.dropUnsent()
 		return
 	}
-	stopRelay()
-	<-relayDone
-	stopState()
-	<-stateDone
-	r.state.end()
 	reason := context.Cause(term)
 	if reason == nil {
 		reason = l.Check()
@@ -303,7 +298,14 @@ func (r *replica) lead(ctx context.Context, l *cluster.Lease, release context.Ca
 	if reason == nil {
 		reason = errors.New("term ended")
 	}
+	// Polling has stopped, and the relay sends nothing more (it checks the lease before each
+	// message); say so before waiting for it to return.
 	d.log.Warn("lost the lead", "epoch", l.Epoch(), "holder", r.id, "reason", reason.Error())
+	stopRelay()
+	<-relayDone
+	stopState()
+	<-stateDone
+	r.state.end()
 	r.dropUnsent()
 }
 

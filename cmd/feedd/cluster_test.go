@@ -289,6 +289,18 @@ func TestClusterFailover(t *testing.T) {
 	if r := standby.readyz(t); r["role"] != roleStandby || r["leader"] != leader.id {
 		t.Errorf("standby /readyz: got role %v leader %v, want %s and %s", r["role"], r["leader"], roleStandby, leader.id)
 	}
+	var cfg config.Config
+	cfg.NATS.URL, cfg.Cluster.Name, cfg.Cluster.LeaseTTL = nc.URLs(), "hatest", ttl
+	env := func(id string) func(string) string {
+		return func(k string) string { return map[string]string{replicaIDEnv: id}[k] }
+	}
+	if line := leaderLine(t.Context(), cfg, env(standby.id)); !strings.Contains(line, "leader "+leader.id) ||
+		!strings.HasSuffix(line, "this replica ("+standby.id+"): standby") {
+		t.Errorf("feedd feeds on the standby: got %q, want the leader named and this replica a standby", line)
+	}
+	if line := leaderLine(t.Context(), cfg, env(leader.id)); !strings.HasSuffix(line, "this replica ("+leader.id+"): leader") {
+		t.Errorf("feedd feeds on the leader: got %q, want this replica the leader", line)
+	}
 	_, metrics := httpGet("http://" + leader.d.ops.Addr() + "/metrics")
 	if metric(metrics, "feedd_leader") != 1 || metric(metrics, "feedd_failovers_total") != 0 {
 		t.Errorf("leader /metrics: feedd_leader %v, feedd_failovers_total %v, want 1 and 0",
