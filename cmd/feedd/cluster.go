@@ -507,6 +507,24 @@ func (d *daemon) runCluster(ctx context.Context, reload <-chan []pipeline.Feed) 
 	bgCtx, stopBg := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBg()
 
+	// A reloaded feed list is taken whatever the role: a standby keeps it for its next term,
+	// a leader's scheduler takes it at once.
+	terms := make(chan []pipeline.Feed, 1)
+	d.bg.Go(func() {
+		for {
+			select {
+			case <-bgCtx.Done():
+				return
+			case feeds := <-reload:
+				d.pipe.SetFeeds(feeds)
+				select { // a list no term took is replaced
+				case <-terms:
+				default:
+				}
+				terms <- feeds
+			}
+		}
+	})
 	d.ensureStream(ctx)
 	if ctx.Err() == nil && r.setup(ctx) == nil {
 		d.bg.Go(func() { r.follow(bgCtx) })
@@ -515,7 +533,7 @@ func (d *daemon) runCluster(ctx context.Context, reload <-chan []pipeline.Feed) 
 			if err != nil {
 				break
 			}
-			r.lead(ctx, l, release, reload, func() time.Time { return deadline().Add(-2 * time.Second) })
+			r.lead(ctx, l, release, terms, func() time.Time { return deadline().Add(-2 * time.Second) })
 			if ctx.Err() == nil {
 				// Give another replica the chance to lead before campaigning again.
 				select {

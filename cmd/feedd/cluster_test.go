@@ -17,6 +17,7 @@ import (
 	"github.com/feedd/feedd/cluster"
 	"github.com/feedd/feedd/config"
 	"github.com/feedd/feedd/internal/testnats"
+	"github.com/feedd/feedd/pipeline"
 	"github.com/feedd/feedd/store"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -74,6 +75,7 @@ type haReplica struct {
 	cancel context.CancelFunc
 	done   chan error
 	once   sync.Once
+	reload chan []pipeline.Feed // a feed list sent here is taken as on SIGHUP
 }
 
 // startReplica starts a replica with holder id on the NATS cluster at urls.
@@ -112,8 +114,8 @@ func startReplica(t *testing.T, id, urls string, feedsURL string, feeds []string
 		cancel()
 		t.Fatal(err)
 	}
-	r := &haReplica{id: id, d: d, log: buf, cancel: cancel, done: make(chan error, 1)}
-	go func() { r.done <- d.run(ctx, nil) }()
+	r := &haReplica{id: id, d: d, log: buf, cancel: cancel, done: make(chan error, 1), reload: make(chan []pipeline.Feed)}
+	go func() { r.done <- d.run(ctx, r.reload) }()
 	t.Cleanup(func() { r.stop(t) })
 	return r
 }
@@ -471,4 +473,34 @@ func TestStateWriterWaitsForPublication(t *testing.T) {
 	if _, ok, _ := shared.Get(t.Context(), "two"); ok {
 		t.Errorf("a state saved while standing by reached the bucket")
 	}
+}
+
+// TestClusterStandbyTakesReloadedFeeds: a feed list reloaded on a standby is the one it polls
+// when it leads.
+func TestClusterStandbyTakesReloadedFeeds(t *testing.T) {
+	const ttl = 2 * time.Second
+	nc := testnats.RunCluster(t, 3)
+	feeds := &growingFeeds{items: map[string]int{"one": 3, "two": 2}}
+	srv := httptest.NewServer(feeds)
+	defer srv.Close()
+	a := startReplica(t, "replica-a", nc.URLs(), srv.URL, []string{"one"}, ttl)
+	b := startReplica(t, "replica-b", nc.URLs(), srv.URL, []string{"one"}, ttl)
+	_, count := streamOf(t, nc.URLs())
+	waitFor(t, "feed one's 3 articles in the stream", 60*time.Second, func() bool { return count() >= 3 })
+	leader, standby := whoLeads(t, a, b)
+	list, err := pipelineFeeds([]config.Feed{
+		{ID: "one", URL: srv.URL + "/one.xml", Name: "one", Language: "en"},
+		{ID: "two", URL: srv.URL + "/two.xml", Name: "two", Language: "en"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case standby.reload <- list:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the standby did not take a reloaded feed list")
+	}
+	leader.stop(t)
+	waitFor(t, "the standby to lead", 2*ttl, func() bool { return len(standby.logEntries("took the lead")) == 1 })
+	waitFor(t, "feed two's 2 articles in the stream", 10*time.Second, func() bool { return count() >= 5 })
 }
