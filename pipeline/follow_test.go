@@ -1,0 +1,87 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/feedd/feedd/article"
+	"github.com/feedd/feedd/store"
+)
+
+// published returns the articles of the outbox's messages, as a standby reads them from the
+// stream, with their message ids.
+func published(t *testing.T, s *store.Store) ([]article.Article, []string) {
+	t.Helper()
+	msgs, err := s.Pending(t.Context(), 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	arts := make([]article.Article, len(msgs))
+	ids := make([]string, len(msgs))
+	for i, m := range msgs {
+		if err := json.Unmarshal(m.Data, &arts[i]); err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = m.MsgID
+	}
+	return arts, ids
+}
+
+// TestApplyKeepsAStandbyInStep: a standby that applied the leader's story knows its link as a
+// repeat and its text as the story's (the fingerprint recomputed from the message), and the
+// leader applying its own message records nothing twice and marks it sent.
+func TestApplyKeepsAStandbyInStep(t *testing.T) {
+	leaderStore, standbyStore := openStore(t), openStore(t)
+	leader, standby := New(Options{}, nil, leaderStore, nil), New(Options{}, nil, standbyStore, nil)
+	a := newAssembler()
+	if _, err := leader.ingest(t.Context(), storyEntries(t, a, "spa", "")); err != nil {
+		t.Fatal(err)
+	}
+	arts, ids := published(t, leaderStore)
+	if len(arts) != 1 {
+		t.Fatalf("leader queued %d messages, want 1", len(arts))
+	}
+	if ok, err := standby.Apply(t.Context(), "ARTICLES", 1, &arts[0], ids[0]); err != nil || !ok {
+		t.Fatalf("standby Apply: got %v, %v, want recorded", ok, err)
+	}
+	if ok, err := leader.Apply(t.Context(), "ARTICLES", 1, &arts[0], ids[0]); err != nil || ok {
+		t.Fatalf("leader Apply of its own message: got %v, %v, want not recorded again", ok, err)
+	}
+	if n := leaderStore.Unsent(); n != 0 {
+		t.Errorf("leader keeps %d unsent messages after the stream gave its own back, want 0", n)
+	}
+	// The standby, leading now, meets the story again and another outlet's copy of it.
+	c, err := standby.ingest(t.Context(), append(storyEntries(t, a, "spa", ""), storyEntries(t, a, "okaz", "الرياض - واس: ")...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Repeats != 1 || c.Duplicates != 1 || c.New != 0 {
+		t.Errorf("standby's verdicts: got %+v, want the story a repeat and the copy a duplicate", c)
+	}
+	for _, s := range []*store.Store{leaderStore, standbyStore} {
+		if seq, err := s.Applied(t.Context(), "ARTICLES"); err != nil || seq != 1 {
+			t.Errorf("applied sequence: got %d, %v, want 1", seq, err)
+		}
+	}
+}
+
+// TestDropUnsentForgets: what a leader recorded but did not publish leaves its store and its
+// duplicate index, so another outlet's copy is new, not a duplicate of a story nobody got.
+func TestDropUnsentForgets(t *testing.T) {
+	s := openStore(t)
+	p := New(Options{}, nil, s, nil)
+	a := newAssembler()
+	if _, err := p.ingest(t.Context(), storyEntries(t, a, "spa", "")); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := p.DropUnsent(t.Context()); err != nil || n != 1 {
+		t.Fatalf("DropUnsent: got %d, %v, want 1", n, err)
+	}
+	c, err := p.ingest(t.Context(), storyEntries(t, a, "okaz", "الرياض - واس: "))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.New != 1 || c.Duplicates != 0 {
+		t.Errorf("the copy after the drop: got %+v, want new", c)
+	}
+}
