@@ -1,11 +1,14 @@
 package pipeline
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/feedd/feedd/article"
 	"github.com/feedd/feedd/store"
+	"github.com/mmcdole/gofeed"
 )
 
 // published returns the articles of the outbox's messages, as a standby reads them from the
@@ -84,4 +87,36 @@ func TestDropUnsentForgets(t *testing.T) {
 	if c.New != 1 || c.Duplicates != 0 {
 		t.Errorf("the copy after the drop: got %+v, want new", c)
 	}
+}
+
+// FuzzApply: whatever a message of the stream holds, Apply records it or skips it, without
+// failing (which would stop the follower at that message for good) or crashing.
+//
+//	go test ./pipeline -run '^$' -fuzz FuzzApply -fuzztime 30s
+func FuzzApply(f *testing.F) {
+	a := newAssembler()
+	es := a.assemble(Feed{ID: "spa", URL: "https://spa.example/rss", Name: "spa", Lang: "ar"},
+		&gofeed.Feed{Items: []*gofeed.Item{{Title: "عنوان", Link: "https://spa.example/1", Content: "<p>" + storyText + "</p>"}}},
+		"https://spa.example/rss", time.Date(2015, 8, 1, 9, 0, 0, 0, time.UTC))
+	good, err := article.Marshal(&es[0].art)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add([]byte(`{}`))
+	f.Add([]byte(`{"id":"x","feed_id":"f","fetched_at":"2015-08-01T00:00:00Z","updated_of":"y"}`))
+	f.Add([]byte(`{"id":"x","feed_id":"f","fetched_at":"0001-01-01T00:00:00Z","title":"\u0000"}`))
+	s := openStore(f)
+	p := New(Options{}, nil, s, nil)
+	seq := uint64(0)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var art article.Article
+		if json.Unmarshal(data, &art) != nil {
+			return // the daemon skips what is not JSON before Apply
+		}
+		seq++
+		if _, err := p.Apply(context.Background(), "ARTICLES", seq, &art, art.ID); err != nil {
+			t.Fatalf("Apply(%q): %v", data, err)
+		}
+	})
 }

@@ -168,7 +168,7 @@ func (r *replica) apply(ctx context.Context, msg jetstream.Msg) error {
 	}
 	stream, seq := r.d.parts.stream.Name, md.Sequence.Stream
 	var a article.Article
-	if err := json.Unmarshal(msg.Data(), &a); err != nil || a.ID == "" || a.FeedID == "" || a.FetchedAt.IsZero() {
+	if err := json.Unmarshal(msg.Data(), &a); err != nil {
 		r.log.Warn("cluster: a message of the stream is not an article: skipped", "stream", stream, "seq", seq,
 			"subject", msg.Subject(), "err", err)
 		_, err := r.d.store.Follow(ctx, stream, seq, nil, "", time.Now())
