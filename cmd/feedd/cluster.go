@@ -249,7 +249,8 @@ func (r *replica) lead(ctx context.Context, l *cluster.Lease, release context.Ca
 	defer stopState()
 	stateDone := make(chan struct{})
 	err := r.prepare(pollCtx, l)
-	if err == nil {
+	took := err == nil
+	if took {
 		go func() {
 			defer close(stateDone)
 			r.state.run(stateCtx, r.feeds, l)
@@ -300,7 +301,11 @@ func (r *replica) lead(ctx context.Context, l *cluster.Lease, release context.Ca
 	}
 	// Polling has stopped, and the relay sends nothing more (it checks the lease before each
 	// message); say so before waiting for it to return.
-	d.log.Warn("lost the lead", "epoch", l.Epoch(), "holder", r.id, "reason", reason.Error())
+	if took {
+		d.log.Warn("lost the lead", "epoch", l.Epoch(), "holder", r.id, "reason", reason.Error())
+	} else {
+		d.log.Warn("could not take the lead", "epoch", l.Epoch(), "holder", r.id, "reason", reason.Error())
+	}
 	stopRelay()
 	<-relayDone
 	stopState()
