@@ -314,6 +314,28 @@ func (r *replica) lead(ctx context.Context, l *cluster.Lease, release context.Ca
 	r.dropUnsent()
 }
 
+// catchUp waits until the follower has applied what the stream held at start, before the
+// replica first campaigns: a replica far behind (new, or back after a long absence) leaves the
+// lead to a hot standby rather than keep the feeds unpolled while it catches up.
+func (r *replica) catchUp(ctx context.Context) {
+	start := time.Now()
+	for ctx.Err() == nil {
+		last, err := r.follower.WaitCaughtUp(ctx)
+		if err == nil {
+			r.log.Info("cluster: caught up with the stream", "stream", r.d.parts.stream.Name, "seq", last,
+				"took", time.Since(start).Round(time.Millisecond))
+			return
+		}
+		if ctx.Err() == nil {
+			r.log.Warn("cluster: cannot read the stream's state yet, retrying", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}
+}
+
 // dropUnsent drops what this replica recorded but did not publish, once its relay stopped.
 func (r *replica) dropUnsent() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -533,6 +555,7 @@ func (d *daemon) runCluster(ctx context.Context, reload <-chan []pipeline.Feed) 
 	d.ensureStream(ctx)
 	if ctx.Err() == nil && r.setup(ctx) == nil {
 		d.bg.Go(func() { r.follow(bgCtx) })
+		r.catchUp(ctx)
 		for ctx.Err() == nil {
 			l, release, err := r.campaign(ctx)
 			if err != nil {
