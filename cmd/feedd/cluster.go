@@ -53,6 +53,7 @@ type replica struct {
 	log     *slog.Logger
 	metrics *cluster.Metrics
 	state   *stateWriter
+	kick    chan struct{} // starts the follower again when it makes no progress
 
 	mu       sync.Mutex
 	elector  *cluster.Elector // nil until NATS answered
@@ -63,7 +64,8 @@ type replica struct {
 }
 
 func newReplica(d *daemon, cp clusterParts, id string) *replica {
-	return &replica{d: d, parts: cp, id: id, log: d.log, metrics: cluster.NewMetrics(), state: newStateWriter(d.store, d.log)}
+	return &replica{d: d, parts: cp, id: id, log: d.log, metrics: cluster.NewMetrics(), state: newStateWriter(d.store, d.log),
+		kick: make(chan struct{}, 1)}
 }
 
 // info is what /readyz and the status page say of the replica: its role and who leads.
@@ -143,18 +145,60 @@ func (r *replica) trySetup(ctx context.Context, js jetstream.JetStream) error {
 func (r *replica) follow(ctx context.Context) {
 	stream := r.d.parts.stream.Name
 	for {
+		runCtx, stopRun := context.WithCancel(ctx)
+		kicked := make(chan struct{})
+		go func() {
+			select {
+			case <-r.kick:
+				close(kicked)
+				stopRun()
+			case <-runCtx.Done():
+			}
+		}()
 		after, err := r.d.store.Applied(ctx, stream)
 		if err == nil {
-			err = r.follower.Run(ctx, after)
+			err = r.follower.Run(runCtx, after)
 		}
+		stopRun()
 		if ctx.Err() != nil {
 			return
+		}
+		select {
+		case <-kicked:
+			r.log.Info("cluster: the follower made no progress: starting it again", "stream", stream, "applied", after)
+			continue
+		default:
 		}
 		r.log.Warn("cluster: following the stream stopped, starting again", "stream", stream, "err", err)
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(time.Second):
+		}
+	}
+}
+
+// waitCaughtUp waits until the follower has applied every message the stream holds now. A
+// follower that applies nothing for half a lease TTL while behind (a pull the server lost) is
+// started again.
+func (r *replica) waitCaughtUp(ctx context.Context) (uint64, error) {
+	for {
+		before := r.follower.Applied()
+		wctx, cancel := context.WithTimeout(ctx, r.parts.leaseTTL/2)
+		last, err := r.follower.WaitCaughtUp(wctx)
+		cancel()
+		switch {
+		case err == nil:
+			return last, nil
+		case ctx.Err() != nil:
+			return last, err
+		case !errors.Is(err, cluster.ErrBehind):
+			return last, err
+		case r.follower.Applied() == before:
+			select {
+			case r.kick <- struct{}{}:
+			default:
+			}
 		}
 	}
 }
@@ -320,7 +364,7 @@ func (r *replica) lead(ctx context.Context, l *cluster.Lease, release context.Ca
 func (r *replica) catchUp(ctx context.Context) {
 	start := time.Now()
 	for ctx.Err() == nil {
-		last, err := r.follower.WaitCaughtUp(ctx)
+		last, err := r.waitCaughtUp(ctx)
 		if err == nil {
 			r.log.Info("cluster: caught up with the stream", "stream", r.d.parts.stream.Name, "seq", last,
 				"took", time.Since(start).Round(time.Millisecond))
@@ -353,7 +397,7 @@ func (r *replica) dropUnsent() {
 // prepare readies a new term: every message the stream holds applied, every feed state entry
 // claimed for the term, and the feed state loaded into the database the scheduler reads.
 func (r *replica) prepare(ctx context.Context, l *cluster.Lease) error {
-	if _, err := r.follower.WaitCaughtUp(ctx); err != nil {
+	if _, err := r.waitCaughtUp(ctx); err != nil {
 		return err
 	}
 	if err := r.feeds.Claim(ctx, l); err != nil {

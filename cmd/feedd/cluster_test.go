@@ -386,6 +386,11 @@ func TestClusterLostLeadDropsUnpublished(t *testing.T) {
 		return n >= 10
 	})
 	epoch1 := uint64(leader.logEntries("took the lead")[0]["epoch"].(float64))
+	// A follower started again (as when it makes no progress) goes on from where it was.
+	standby.d.replica.kick <- struct{}{}
+	waitFor(t, "the standby's follower to start again", 5*time.Second, func() bool {
+		return len(standby.logEntries("cluster: the follower made no progress: starting it again")) == 1
+	})
 
 	// The leader's connection goes for good; its feeds bring 5 new stories, which it records
 	// and cannot publish.
