@@ -69,6 +69,13 @@ type Acks struct {
 // Messages fail as described for PublishBatch; ackTimeout counts from each
 // message's sending, whenever Wait is called. ctx bounds the sending.
 func (b *Bus) Send(ctx context.Context, msgs []Message, ackTimeout time.Duration) *Acks {
+	return b.SendChecked(ctx, msgs, ackTimeout, nil)
+}
+
+// SendChecked is Send, and it also calls check (when not nil) before it sends each message:
+// once check fails, that message and the rest fail with its error, unsent. A leader in cluster
+// mode checks its lease so, so that nothing is sent once its term has ended.
+func (b *Bus) SendChecked(ctx context.Context, msgs []Message, ackTimeout time.Duration, check func() error) *Acks {
 	a := &Acks{b: b, msgs: msgs, errs: make([]error, len(msgs))}
 	if len(msgs) == 0 {
 		return a
@@ -90,23 +97,51 @@ func (b *Bus) Send(ctx context.Context, msgs []Message, ackTimeout time.Duration
 		return a
 	}
 	// The stall wait bounds how long a publish waits for room in the window.
-	opts := []jetstream.PublishOpt{jetstream.WithStallWait(ackTimeout)}
+	// With a check, a wait for room in the window is cut into short steps, each after a check:
+	// a message is never sent more than a step after its check passed.
+	stall := ackTimeout
+	if check != nil {
+		stall = min(ackTimeout, checkedStallStep)
+	}
+	opts := []jetstream.PublishOpt{jetstream.WithStallWait(stall)}
 	a.futures = make([]jetstream.PubAckFuture, len(msgs))
+	var checkErr error
 	for i := range msgs {
-		if err := ctx.Err(); err != nil {
-			a.fail(i, err)
-			continue
-		}
 		m := &msgs[i]
-		f, err := js.PublishMsgAsync(&nats.Msg{Subject: m.Subject, Data: m.Data, Header: natsHeader(m)}, opts...)
+		msg := &nats.Msg{Subject: m.Subject, Data: m.Data, Header: natsHeader(m)}
+		var (
+			f   jetstream.PubAckFuture
+			err error
+		)
+		for waited := time.Duration(0); ; waited += stall {
+			if err = ctx.Err(); err != nil {
+				break
+			}
+			if check != nil && checkErr == nil {
+				checkErr = check()
+			}
+			if err = checkErr; err != nil {
+				break
+			}
+			if f, err = js.PublishMsgAsync(msg, opts...); err == nil {
+				break
+			}
+			err = b.connErr(rejected(err))
+			if check == nil || !errors.Is(err, jetstream.ErrTooManyStalledMsgs) || waited+stall >= ackTimeout {
+				break
+			}
+		}
 		if err != nil {
-			a.fail(i, b.connErr(rejected(err)))
+			a.fail(i, err)
 			continue
 		}
 		a.futures[i] = f
 	}
 	return a
 }
+
+// checkedStallStep is how long SendChecked waits for room in the window between two checks.
+const checkedStallStep = 20 * time.Millisecond
 
 // publisher returns the publishing handle for ackTimeout, made on first use and kept for the
 // life of the connection: its window of 256 awaiting messages and its ack timeout are shared

@@ -114,6 +114,26 @@ type Pipeline struct {
 	snapshotOff string
 	written     store.IndexMark
 	snapshotMu  sync.Mutex // one WriteIndexSnapshot at a time
+
+	feedsMu sync.Mutex // guards opts.Feeds, which a reload replaces
+}
+
+// feeds returns the feed list: the configured one, or the last reloaded.
+func (p *Pipeline) feeds() []Feed {
+	p.feedsMu.Lock()
+	defer p.feedsMu.Unlock()
+	return p.opts.Feeds
+}
+
+// SetFeeds replaces the feed list that the next Run starts with: in cluster mode, a list
+// reloaded while the replica stands by. A running Run takes a new list from its reload
+// channel instead (which calls it too). A renamed or removed feed stops the index snapshots
+// until the next start (see noteFeeds).
+func (p *Pipeline) SetFeeds(feeds []Feed) {
+	p.feedsMu.Lock()
+	p.opts.Feeds = feeds
+	p.feedsMu.Unlock()
+	p.noteFeeds(feeds)
 }
 
 // New returns a pipeline fetching with f, recording into s and publishing through relay.
@@ -192,9 +212,10 @@ func (p *Pipeline) Restore(ctx context.Context) error {
 	defer p.ingestMu.Unlock()
 	since := p.opts.Clock.Now().Add(-p.decider.Window())
 	// The index knows articles by outlet (the feed's name), the store by feed id.
-	p.names = feedNames(p.opts.Feeds)
-	p.knownFeeds = make(map[string]bool, len(p.opts.Feeds))
-	for _, f := range p.opts.Feeds {
+	feeds := p.feeds()
+	p.names = feedNames(feeds)
+	p.knownFeeds = make(map[string]bool, len(feeds))
+	for _, f := range feeds {
 		p.knownFeeds[f.ID] = true
 	}
 	// The snapshot is checked against the store's mark before anything changes it.
@@ -691,7 +712,7 @@ func (p *Pipeline) PollAll(ctx context.Context) Counts {
 	)
 	sem := make(chan struct{}, p.opts.Concurrency)
 	paused := false
-	for _, f := range p.opts.Feeds {
+	for _, f := range p.feeds() {
 		// At outbox.max_pending, wait for the relay as Run does: nothing is dropped.
 		for p.outboxFull(ctx, &paused) {
 			select {

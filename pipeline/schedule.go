@@ -111,7 +111,7 @@ func (p *Pipeline) RunWithReload(ctx context.Context, reload <-chan []Feed) erro
 func (p *Pipeline) schedule(ctx context.Context, reload <-chan []Feed, idle func(wake time.Time)) error {
 	s := newScheduler(p)
 	s.idle = idle
-	s.add(ctx, p.opts.Feeds)
+	s.add(ctx, p.feeds())
 	defer s.wg.Wait()
 	paused := false
 	for {
@@ -135,7 +135,6 @@ func (p *Pipeline) schedule(ctx context.Context, reload <-chan []Feed, idle func
 		case r := <-s.results:
 			s.done(ctx, r)
 		case feeds := <-reload:
-			p.noteFeeds(feeds)
 			s.reload(ctx, feeds)
 		case <-timer:
 		}

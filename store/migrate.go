@@ -148,6 +148,14 @@ CREATE TRIGGER index_mark_update AFTER UPDATE ON fingerprints BEGIN
 	UPDATE index_mark SET gen = gen + 1 WHERE id = 1;
 END;
 `,
+	// 9: in cluster mode, the last message of the followed stream whose article this replica
+	// recorded, written in the transaction that records it.
+	`
+CREATE TABLE follow (
+	stream  TEXT PRIMARY KEY,
+	applied INTEGER NOT NULL -- stream sequence
+) STRICT;
+`,
 }
 
 // migrate applies the migrations the database lacks, each in its own transaction together with

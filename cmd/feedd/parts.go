@@ -30,6 +30,18 @@ type parts struct {
 	pipeline        pipeline.Options      // its Logger and Metrics are set by start
 	httpListen      string
 	shutdownTimeout time.Duration
+	cluster         *clusterParts // nil: one machine, no lease
+}
+
+// clusterParts configures cluster mode: the replicas named name share a lease of leaseTTL and
+// a feed state bucket, each kept with replicas copies on the NATS cluster.
+type clusterParts struct {
+	name     string
+	leaseTTL time.Duration
+	replicas int
+	// id is the replica's holder id; empty: replicaID (FEEDD_REPLICA_ID, else host and pid).
+	// Tests running several replicas in one process set it.
+	id string
 }
 
 // pipelineFeeds turns the configured feeds into the pipeline's: at start and on SIGHUP.
@@ -118,6 +130,9 @@ func partsOf(cfg config.Config) (parts, error) {
 	if pagesWanted(cfg) {
 		opts := pageFetchOptions(cfg)
 		p.pages = &opts
+	}
+	if cfg.Cluster.Enabled {
+		p.cluster = &clusterParts{name: cfg.Cluster.Name, leaseTTL: cfg.Cluster.LeaseTTL, replicas: cfg.NATS.Replicas}
 	}
 	return p, nil
 }
