@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -142,24 +141,12 @@ func TestDeployExample(t *testing.T) {
 // checkFeeddConfig loads the replicas' configuration as feedd does.
 func checkFeeddConfig(t *testing.T, path string, natsNames []string) {
 	t.Helper()
-	_, err := config.Load(path, nil)
-	// Until the daemon wires cluster mode in, cluster.enabled: true is its one problem; the
-	// values are checked on the file with it turned off.
-	var ps *config.Problems
-	if !errors.As(err, &ps) || len(*ps) != 1 || (*ps)[0].Key != "cluster.enabled" {
-		t.Fatalf("%s: got %v (%T), want only the cluster.enabled problem while cluster mode is not wired", path, err, err)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	off := filepath.Join(t.TempDir(), "feedd.yaml")
-	if err := os.WriteFile(off, []byte(strings.Replace(string(data), "\n  enabled: true", "\n  enabled: false", 1)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(off, nil)
+	cfg, err := config.Load(path, nil)
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
+	}
+	if !cfg.Cluster.Enabled {
+		t.Errorf("%s: cluster.enabled is false, want true", path)
 	}
 	var urls []string
 	for _, n := range natsNames {

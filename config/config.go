@@ -51,7 +51,7 @@ type Config struct {
 	Dedupe Dedupe `yaml:"dedupe"`
 	// Outbox configures the queue of articles waiting for JetStream.
 	Outbox Outbox `yaml:"outbox"`
-	// Cluster configures high availability: several replicas, one leader (not wired yet).
+	// Cluster configures high availability: several replicas, one leader.
 	Cluster Cluster `yaml:"cluster"`
 	// Extract configures fetching the article pages of feeds that carry only a summary.
 	Extract Extract `yaml:"extract"`
@@ -136,8 +136,8 @@ type Outbox struct {
 // Cluster configures high availability on a NATS cluster: replicas with one Name share one
 // leader lease, one feed state and one stream (see package cluster).
 type Cluster struct {
-	// Enabled joins the replicas named Name on the NATS cluster of NATS.URL. Validation refuses
-	// it until the daemon wires cluster mode in.
+	// Enabled joins the replicas named Name on the NATS cluster of NATS.URL, which it needs
+	// (validation refuses it with the embedded server).
 	Enabled bool `yaml:"enabled"`
 	// Name is shared by the replicas of one deployment: [a-z0-9_-]+. It names their key-value
 	// buckets.

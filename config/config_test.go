@@ -131,7 +131,7 @@ func fullConfig() Config {
 		},
 		Dedupe:  Dedupe{Window: 72 * time.Hour},
 		Outbox:  Outbox{MaxPending: 5000},
-		Cluster: Cluster{Name: "newsroom", LeaseTTL: 4 * time.Second},
+		Cluster: Cluster{Enabled: true, Name: "newsroom", LeaseTTL: 4 * time.Second},
 		Extract: Extract{
 			FullText:      FullTextAlways,
 			MinWords:      60,
@@ -171,13 +171,9 @@ func TestLoadFullFile(t *testing.T) {
 		t.Errorf("got\n%+v\nwant\n%+v", got, want)
 	}
 	// Every scalar key must differ from its default in full.yaml, so that this test proves the
-	// file sets each one. cluster.enabled: true is refused until the daemon wires cluster mode
-	// in (TestLoadProblems shows it is read).
+	// file sets each one.
 	def := Default()
 	for _, s := range Settings() {
-		if s.Key == "cluster.enabled" {
-			continue
-		}
 		g, _ := got.Get(s.Key)
 		d, _ := def.Get(s.Key)
 		if g == d {
@@ -206,10 +202,12 @@ func TestLoadEnvironment(t *testing.T) {
 			},
 		},
 		{
-			name:    "empty value sets empty",
-			path:    full,
-			environ: []string{"FEEDD_NATS_URL=", "FEEDD_HTTP_LISTEN=", "FEEDD_NATS_LISTEN=", "FEEDD_POLL_USER_AGENT="},
+			name: "empty value sets empty",
+			path: full,
+			environ: []string{"FEEDD_NATS_URL=", "FEEDD_HTTP_LISTEN=", "FEEDD_NATS_LISTEN=", "FEEDD_POLL_USER_AGENT=",
+				"FEEDD_CLUSTER_ENABLED=false"}, // cluster mode needs nats.url
 			want: func(c *Config) {
+				c.Cluster.Enabled = false
 				c.NATS.URL = ""
 				c.HTTP.Listen = ""
 				c.NATS.Listen = ""
@@ -264,8 +262,7 @@ func TestEnvEveryKey(t *testing.T) {
 		"poll.max_body": "1MiB", "poll.user_agent": "ua", "dedupe.window": "1h",
 		"poll.min_interval": "10s", "poll.max_interval": "2h", "poll.host_gap": "0s", "poll.max_items": "50",
 		"poll.deny_private_networks": "true", "outbox.max_pending": "7",
-		// cluster.enabled: true is refused for now; TestLoadProblems sets it through its variable.
-		"cluster.enabled": "false", "cluster.name": "ha-1", "cluster.lease_ttl": "3s",
+		"cluster.enabled": "true", "cluster.name": "ha-1", "cluster.lease_ttl": "3s",
 		"extract.full_text": "never", "extract.min_words": "0", "extract.concurrency": "2",
 		"extract.timeout": "9s", "extract.max_body": "3MiB", "extract.respect_robots": "false",
 	}
@@ -356,14 +353,14 @@ func TestLoadProblems(t *testing.T) {
 			want: []Problem{{"poll.deny_private_networks", "maybe", "invalid boolean"}},
 		},
 		{
-			name: "cluster mode is not wired yet",
+			name: "cluster mode without nats.url",
 			yaml: "cluster:\n  enabled: true\n",
-			want: []Problem{{"cluster.enabled", "true", "cluster mode is not wired into the daemon yet"}},
+			want: []Problem{{"cluster.enabled", "true", "cluster mode needs nats.url"}},
 		},
 		{
 			name:    "cluster mode from the environment",
 			environ: []string{"FEEDD_CLUSTER_ENABLED=true"},
-			want:    []Problem{{"cluster.enabled", "true", "not wired into the daemon yet"}},
+			want:    []Problem{{"cluster.enabled", "true", "needs nats.url"}},
 		},
 		{
 			name: "bad cluster name",
@@ -770,7 +767,8 @@ func TestValidate(t *testing.T) {
 		{"no feeds", func(c *Config) { c.Feeds = nil }, []string{"feeds"}},
 		{"empty cluster name", func(c *Config) { c.Cluster.Name = "" }, []string{"cluster.name"}},
 		{"shortest lease", func(c *Config) { c.Cluster.LeaseTTL = time.Second }, nil},
-		{"cluster enabled", func(c *Config) { c.Cluster.Enabled = true }, []string{"cluster.enabled"}},
+		{"cluster mode on the embedded server", func(c *Config) { c.Cluster.Enabled = true }, []string{"cluster.enabled"}},
+		{"cluster mode on a NATS cluster", func(c *Config) { c.Cluster.Enabled, c.NATS.URL = true, "nats://a:4222,nats://b:4222" }, nil},
 		{"feed without language", func(c *Config) { c.Feeds = []Feed{{ID: "a", URL: "https://a.example/"}} }, []string{"feeds[0].language"}},
 		{"feed language tags", func(c *Config) {
 			c.Feeds = []Feed{

@@ -45,7 +45,7 @@ var configFields = []field[Config]{
 	boolField("poll.deny_private_networks", "refuse loopback, private and link-local addresses (after DNS, on every redirect)", func(c *Config) *bool { return &c.Poll.DenyPrivateNetworks }),
 	durationField("dedupe.window", "how far back a near duplicate is looked for", func(c *Config) *time.Duration { return &c.Dedupe.Window }),
 	intField("outbox.max_pending", "unsent articles kept while NATS is away before polling pauses", func(c *Config) *int { return &c.Outbox.MaxPending }),
-	boolField("cluster.enabled", "join the replicas named cluster.name on the NATS cluster of nats.url (not wired into the daemon yet)", func(c *Config) *bool { return &c.Cluster.Enabled }),
+	boolField("cluster.enabled", "join the replicas named cluster.name on the NATS cluster of nats.url, one leader at a time (needs nats.url)", func(c *Config) *bool { return &c.Cluster.Enabled }),
 	stringField("cluster.name", "[a-z0-9_-]+, shared by the replicas of one deployment; names their key-value buckets", func(c *Config) *string { return &c.Cluster.Name }),
 	durationField("cluster.lease_ttl", "a leader that cannot renew its lease within this stops; a standby then takes over (at least 1s)", func(c *Config) *time.Duration { return &c.Cluster.LeaseTTL }),
 	stringField("extract.full_text", "auto (fetch the article page when the feed's text is short), always or never", func(c *Config) *string { return &c.Extract.FullText }),

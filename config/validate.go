@@ -97,8 +97,8 @@ func (c Config) problems() Problems {
 	if c.Cluster.LeaseTTL < MinLeaseTTL {
 		ps.add("cluster.lease_ttl", formatDuration(c.Cluster.LeaseTTL), "must be at least "+formatDuration(MinLeaseTTL))
 	}
-	if c.Cluster.Enabled {
-		ps.add("cluster.enabled", "true", "cluster mode is not wired into the daemon yet: leave it false")
+	if c.Cluster.Enabled && c.NATS.URL == "" {
+		ps.add("cluster.enabled", "true", "cluster mode needs nats.url: the replicas share a NATS cluster, not an embedded server")
 	}
 	if !oneOf(c.Extract.FullText, FullTextAuto, FullTextAlways, FullTextNever) {
 		ps.add("extract.full_text", c.Extract.FullText, "must be auto, always or never")

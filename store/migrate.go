@@ -122,6 +122,14 @@ ALTER TABLE articles ADD COLUMN item_hash TEXT NOT NULL DEFAULT '';
 ALTER TABLE feeds ADD COLUMN pages_read INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE feeds ADD COLUMN pages_failed TEXT NOT NULL DEFAULT '{}';
 `,
+	// 8: in cluster mode, the last message of the followed stream whose article this replica
+	// recorded, written in the transaction that records it.
+	`
+CREATE TABLE follow (
+	stream  TEXT PRIMARY KEY,
+	applied INTEGER NOT NULL -- stream sequence
+) STRICT;
+`,
 }
 
 // migrate applies the migrations the database lacks, each in its own transaction together with

@@ -30,6 +30,15 @@ type parts struct {
 	pipeline        pipeline.Options      // its Logger and Metrics are set by start
 	httpListen      string
 	shutdownTimeout time.Duration
+	cluster         *clusterParts // nil: one machine, no lease
+}
+
+// clusterParts configures cluster mode: the replicas named name share a lease of leaseTTL and
+// a feed state bucket, each kept with replicas copies on the NATS cluster.
+type clusterParts struct {
+	name     string
+	leaseTTL time.Duration
+	replicas int
 }
 
 // pipelineFeeds turns the configured feeds into the pipeline's: at start and on SIGHUP.
@@ -116,6 +125,9 @@ func partsOf(cfg config.Config) (parts, error) {
 	if pagesWanted(cfg) {
 		opts := pageFetchOptions(cfg)
 		p.pages = &opts
+	}
+	if cfg.Cluster.Enabled {
+		p.cluster = &clusterParts{name: cfg.Cluster.Name, leaseTTL: cfg.Cluster.LeaseTTL, replicas: cfg.NATS.Replicas}
 	}
 	return p, nil
 }

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/feedd/feedd/config"
 	"github.com/feedd/feedd/pipeline"
@@ -43,7 +44,10 @@ func TestEveryKeyReachesItsPart(t *testing.T) {
 		// changed reports whether the option the key configures differs from the default's.
 		changed func(def, got parts) bool
 	}
-	const remote = "FEEDD_NATS_URL=nats://10.1.2.3:4222"
+	const (
+		remote    = "FEEDD_NATS_URL=nats://10.1.2.3:4222"
+		clustered = "FEEDD_CLUSTER_ENABLED=true"
+	)
 	keys := map[string]change{
 		"data_dir": {value: "/srv/feedd", changed: func(d, g parts) bool {
 			return g.dbPath == "/srv/feedd/feedd.db" && g.embedded.StoreDir == "/srv/feedd/nats"
@@ -54,10 +58,12 @@ func TestEveryKeyReachesItsPart(t *testing.T) {
 		"nats.url": {value: "nats://10.1.2.3:4222", changed: func(d, g parts) bool {
 			return d.embedded != nil && g.embedded == nil && g.bus.URL == "nats://10.1.2.3:4222"
 		}},
-		"nats.listen":           {value: "127.0.0.1:14222", changed: func(d, g parts) bool { return g.embedded.Listen != d.embedded.Listen }},
-		"nats.creds":            {value: "/etc/feedd/nats.creds", base: []string{remote}, changed: func(d, g parts) bool { return g.bus.Creds != d.bus.Creds }},
-		"nats.stream":           {value: "NEWS", changed: func(d, g parts) bool { return g.stream.Name != d.stream.Name }},
-		"nats.replicas":         {value: "3", changed: func(d, g parts) bool { return g.stream.Replicas != d.stream.Replicas }},
+		"nats.listen": {value: "127.0.0.1:14222", changed: func(d, g parts) bool { return g.embedded.Listen != d.embedded.Listen }},
+		"nats.creds":  {value: "/etc/feedd/nats.creds", base: []string{remote}, changed: func(d, g parts) bool { return g.bus.Creds != d.bus.Creds }},
+		"nats.stream": {value: "NEWS", changed: func(d, g parts) bool { return g.stream.Name != d.stream.Name }},
+		"nats.replicas": {value: "3", base: []string{remote, clustered}, changed: func(d, g parts) bool {
+			return g.stream.Replicas != d.stream.Replicas && g.cluster.replicas == 3 && d.cluster.replicas != 3
+		}},
 		"nats.duplicate_window": {value: "2h", changed: func(d, g parts) bool { return g.stream.DuplicateWindow != d.stream.DuplicateWindow }},
 		"nats.max_age":          {value: "1000h", changed: func(d, g parts) bool { return g.stream.MaxAge != d.stream.MaxAge }},
 		"http.listen":           {value: "127.0.0.1:19090", changed: func(d, g parts) bool { return g.httpListen != d.httpListen }},
@@ -88,11 +94,15 @@ func TestEveryKeyReachesItsPart(t *testing.T) {
 		"extract.timeout":        {value: "9s", changed: func(d, g parts) bool { return g.pages.Timeout != d.pages.Timeout }},
 		"extract.max_body":       {value: "1MiB", changed: func(d, g parts) bool { return g.pages.MaxBody != d.pages.MaxBody }},
 		"extract.respect_robots": {value: "false", changed: func(d, g parts) bool { return g.pages.RespectRobots != d.pages.RespectRobots }},
-		// cluster.enabled: true is refused by validation until the daemon wires cluster mode in
-		// (issue 14); until then the cluster keys configure nothing here, and this row says so.
-		"cluster.enabled":   {value: "false", changed: func(d, g parts) bool { return true }},
-		"cluster.name":      {value: "newsroom", changed: func(d, g parts) bool { return true }},
-		"cluster.lease_ttl": {value: "4s", changed: func(d, g parts) bool { return true }},
+		"cluster.enabled": {value: "true", base: []string{remote}, changed: func(d, g parts) bool {
+			return d.cluster == nil && g.cluster != nil && g.cluster.name == "feedd" && g.cluster.leaseTTL == 10*time.Second
+		}},
+		"cluster.name": {value: "newsroom", base: []string{remote, clustered}, changed: func(d, g parts) bool {
+			return g.cluster.name == "newsroom" && d.cluster.name != "newsroom"
+		}},
+		"cluster.lease_ttl": {value: "4s", base: []string{remote, clustered}, changed: func(d, g parts) bool {
+			return g.cluster.leaseTTL == 4*time.Second && d.cluster.leaseTTL != 4*time.Second
+		}},
 	}
 	for _, s := range config.Settings() {
 		t.Run(s.Key, func(t *testing.T) {
