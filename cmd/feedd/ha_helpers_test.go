@@ -403,7 +403,7 @@ func termsString(ts []haTerm) string {
 
 // checkTerms asserts that no two terms overlap in time (each began after the one before ended)
 // and returns the longest stretch between from and to that no term covers.
-func checkTerms(t *testing.T, ts []haTerm, from, to time.Time) (gap time.Duration, at time.Time) {
+func checkTerms(t testing.TB, ts []haTerm, from, to time.Time) (gap time.Duration, at time.Time) {
 	t.Helper()
 	covered := from
 	for i, tm := range ts {
@@ -482,7 +482,7 @@ func haMessages(t *testing.T, natsURL string) []haMsg {
 // checkEpochs asserts that every message carries a decimal epoch of a logged term and that
 // epochs never decrease in stream order, so that no two terms published at once. It returns
 // the epochs in stream order with how many messages each published.
-func checkEpochs(t *testing.T, msgs []haMsg, ts []haTerm) (epochs []uint64, counts map[uint64]int) {
+func checkEpochs(t testing.TB, msgs []haMsg, ts []haTerm) (epochs []uint64, counts map[uint64]int) {
 	t.Helper()
 	logged := map[uint64]bool{}
 	for _, tm := range ts {
@@ -556,7 +556,7 @@ func idPairs(msgs []haMsg) map[[2]string]bool {
 // the poll order's doing (which article of a story comes first), not the failover's: those are
 // counted in orderOnly. candidates counts the pairs (of either run) whose articles the ha run
 // decided in different terms: the most that could differ.
-func verdictDiff(t *testing.T, base, ha []haMsg) (across [][2]string, candidates, orderOnly int) {
+func verdictDiff(t testing.TB, base, ha []haMsg) (across [][2]string, candidates, orderOnly int) {
 	t.Helper()
 	epoch := map[string]uint64{}
 	for _, m := range ha {
