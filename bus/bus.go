@@ -215,3 +215,7 @@ func (b *Bus) connErr(err error) error {
 	}
 	return err
 }
+
+// JetStream returns the connection's JetStream handle, for the parts that use JetStream beyond
+// publishing (the cluster's key-value buckets and the stream follower).
+func (b *Bus) JetStream() jetstream.JetStream { return b.js }

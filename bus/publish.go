@@ -69,6 +69,13 @@ type Acks struct {
 // Messages fail as described for PublishBatch; ackTimeout counts from each
 // message's sending, whenever Wait is called. ctx bounds the sending.
 func (b *Bus) Send(ctx context.Context, msgs []Message, ackTimeout time.Duration) *Acks {
+	return b.SendChecked(ctx, msgs, ackTimeout, nil)
+}
+
+// SendChecked is Send, and it also calls check (when not nil) before it sends each message:
+// once check fails, that message and the rest fail with its error, unsent. A leader in cluster
+// mode checks its lease so, so that nothing is sent once its term has ended.
+func (b *Bus) SendChecked(ctx context.Context, msgs []Message, ackTimeout time.Duration, check func() error) *Acks {
 	a := &Acks{b: b, msgs: msgs, errs: make([]error, len(msgs))}
 	if len(msgs) == 0 {
 		return a
@@ -92,9 +99,17 @@ func (b *Bus) Send(ctx context.Context, msgs []Message, ackTimeout time.Duration
 	// The stall wait bounds how long a publish waits for room in the window.
 	opts := []jetstream.PublishOpt{jetstream.WithStallWait(ackTimeout)}
 	a.futures = make([]jetstream.PubAckFuture, len(msgs))
+	var checkErr error
 	for i := range msgs {
 		if err := ctx.Err(); err != nil {
 			a.fail(i, err)
+			continue
+		}
+		if check != nil && checkErr == nil {
+			checkErr = check()
+		}
+		if checkErr != nil {
+			a.fail(i, checkErr)
 			continue
 		}
 		m := &msgs[i]

@@ -36,6 +36,7 @@ type Server struct {
 	log    *slog.Logger
 	mux    *http.ServeMux
 	checks map[string]Check
+	info   func(ctx context.Context) map[string]string // nil: nothing beyond the checks
 }
 
 // Listen binds addr and prepares the handlers; Serve starts answering. checks are run, each with a
@@ -50,6 +51,7 @@ func Listen(addr string, gatherer prometheus.Gatherer, checks map[string]Check, 
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
 	})
+	srv := &Server{log: log, mux: mux, checks: checks, ln: ln}
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		status := map[string]string{}
 		ready := true
@@ -73,24 +75,34 @@ func Listen(addr string, gatherer prometheus.Gatherer, checks map[string]Check, 
 		if !ready {
 			w.WriteHeader(http.StatusServiceUnavailable)
 		}
-		_ = json.NewEncoder(w).Encode(map[string]any{"ready": ready, "checks": status})
+		body := map[string]any{"ready": ready, "checks": status}
+		if srv.info != nil {
+			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+			for k, v := range srv.info(ctx) {
+				if _, taken := body[k]; !taken {
+					body[k] = v
+				}
+			}
+			cancel()
+		}
+		_ = json.NewEncoder(w).Encode(body)
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
-	return &Server{
-		srv: &http.Server{
-			Handler:           mux,
-			ReadHeaderTimeout: 5 * time.Second,
-			ReadTimeout:       10 * time.Second,
-			WriteTimeout:      30 * time.Second,
-			IdleTimeout:       60 * time.Second,
-			MaxHeaderBytes:    16 << 10,
-		},
-		ln:     ln,
-		log:    log,
-		mux:    mux,
-		checks: checks,
-	}, nil
+	srv.srv = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+	}
+	return srv, nil
 }
+
+// SetInfo adds what info returns to the /readyz JSON (beside "ready" and "checks", which it
+// cannot replace) and to the status page, on each request: in cluster mode, the replica's role
+// and who leads. Call it before Serve.
+func (s *Server) SetInfo(info func(ctx context.Context) map[string]string) { s.info = info }
 
 // Addr is the address the server listens on.
 func (s *Server) Addr() string { return s.ln.Addr().String() }

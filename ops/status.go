@@ -59,7 +59,7 @@ func (s *Server) HandleStatus(st Status) {
 	if st.Now == nil {
 		st.Now = time.Now
 	}
-	s.mux.Handle("GET /{$}", &statusHandler{st: st, checks: s.checks, log: s.log})
+	s.mux.Handle("GET /{$}", &statusHandler{st: st, checks: s.checks, log: s.log, srv: s})
 }
 
 //go:embed status.html
@@ -79,6 +79,7 @@ type statusHandler struct {
 	st     Status
 	checks map[string]Check
 	log    *slog.Logger
+	srv    *Server // for its info, which may be set after HandleStatus
 }
 
 // Data of the template.
@@ -89,6 +90,7 @@ type (
 		Refresh   int // seconds, 0 none
 		Ready     bool
 		Checks    []checkRow
+		Info      []checkRow // what Server.SetInfo adds, by name
 		Outbox    int64
 		OutboxErr string
 
@@ -153,6 +155,13 @@ func (h *statusHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			row.Result = err.Error()
 		}
 		p.Checks = append(p.Checks, row)
+	}
+
+	if h.srv != nil && h.srv.info != nil {
+		info := h.srv.info(ctx)
+		for _, k := range slices.Sorted(maps.Keys(info)) {
+			p.Info = append(p.Info, checkRow{Name: k, Result: info[k], OK: true})
+		}
 	}
 
 	var err error

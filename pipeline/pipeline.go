@@ -99,6 +99,23 @@ type Pipeline struct {
 
 	pruneMu   sync.Mutex // guards lastPrune; never held with ingestMu
 	lastPrune time.Time
+
+	feedsMu sync.Mutex // guards opts.Feeds, which a reload replaces
+}
+
+// feeds returns the feed list: the configured one, or the last reloaded.
+func (p *Pipeline) feeds() []Feed {
+	p.feedsMu.Lock()
+	defer p.feedsMu.Unlock()
+	return p.opts.Feeds
+}
+
+// setFeeds replaces the feed list, so that the next Run (a replica leading again, in cluster
+// mode) starts with the reloaded list.
+func (p *Pipeline) setFeeds(feeds []Feed) {
+	p.feedsMu.Lock()
+	defer p.feedsMu.Unlock()
+	p.opts.Feeds = feeds
 }
 
 // New returns a pipeline fetching with f, recording into s and publishing through relay.
@@ -180,8 +197,9 @@ func (p *Pipeline) Restore(ctx context.Context) error {
 		p.log.Info("pruned fingerprints outside the dedupe window", "count", n)
 	}
 	// The index knows articles by outlet (the feed's name), the store by feed id.
-	source := make(map[string]string, len(p.opts.Feeds))
-	for _, f := range p.opts.Feeds {
+	feeds := p.feeds()
+	source := make(map[string]string, len(feeds))
+	for _, f := range feeds {
 		source[f.ID] = f.Name
 	}
 	err := p.decider.RestoreAll(func(restore dedupe.RestoreFunc) error {
@@ -653,7 +671,7 @@ func (p *Pipeline) PollAll(ctx context.Context) Counts {
 	)
 	sem := make(chan struct{}, p.opts.Concurrency)
 	paused := false
-	for _, f := range p.opts.Feeds {
+	for _, f := range p.feeds() {
 		// At outbox.max_pending, wait for the relay as Run does: nothing is dropped.
 		for p.outboxFull(ctx, &paused) {
 			select {

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -96,6 +98,46 @@ type Relay struct {
 	heldMu sync.Mutex
 	held   map[int64]struct{}
 	heldAt int
+
+	// term is the leader's term while RunTerm runs (cluster mode), nil otherwise.
+	term atomic.Pointer[relayTerm]
+}
+
+// Term is a leader's term in cluster mode: while it lasts, Check returns nil. A *cluster.Lease
+// is one.
+type Term interface {
+	Epoch() uint64
+	Check() error
+}
+
+// relayTerm is the term the relay publishes under, and the header that carries its epoch.
+type relayTerm struct {
+	t      Term
+	header string
+	epoch  string
+}
+
+// termEnded reports whether the relay publishes for a term that has ended.
+func (r *Relay) termEnded() bool {
+	t := r.term.Load()
+	return t != nil && t.t.Check() != nil
+}
+
+// checkedPublisher is a Publisher that checks a condition before it sends each message; the
+// bus is one.
+type checkedPublisher interface {
+	SendChecked(ctx context.Context, msgs []bus.Message, ackTimeout time.Duration, check func() error) *bus.Acks
+}
+
+var _ checkedPublisher = (*bus.Bus)(nil)
+
+// RunTerm is Run for a leader in cluster mode: every message it publishes carries t's epoch in
+// the header epochHeader, and t.Check is called before each is sent, so that nothing is sent
+// once the term has ended. ctx is the term's: when it ends, RunTerm returns.
+func (r *Relay) RunTerm(ctx context.Context, t Term, epochHeader string) error {
+	r.term.Store(&relayTerm{t: t, header: epochHeader, epoch: strconv.FormatUint(t.Epoch(), 10)})
+	defer r.term.Store(nil)
+	return r.Run(ctx)
 }
 
 // relayPage is how many outbox rows the relay reads, publishes and marks sent at a time, a page
@@ -319,6 +361,7 @@ func (r *Relay) publish(ctx context.Context) (int, error) {
 	m := r.startMarker(ctx)
 	var prev *sentPage
 	var pubErr error
+	term := r.term.Load()
 	for page := range pages {
 		if m.failed() {
 			break
@@ -326,6 +369,12 @@ func (r *Relay) publish(ctx context.Context) (int, error) {
 		if !r.pub.Connected() {
 			pubErr = errNotConnected
 			break
+		}
+		if term != nil {
+			if err := term.t.Check(); err != nil {
+				pubErr = err
+				break
+			}
 		}
 		cur := r.send(ctx, page)
 		if prev != nil {
@@ -467,8 +516,16 @@ func (r *Relay) send(ctx context.Context, rows []store.Message) *sentPage {
 	limit := r.maxPayload()
 	msgs := make([]bus.Message, 0, len(rows))
 	sent := rows
+	term := r.term.Load()
 	for i, row := range rows {
 		m := bus.Message{Subject: row.Subject, ID: row.MsgID, Header: row.Header, Data: row.Data}
+		if term != nil {
+			m.Header = maps.Clone(row.Header)
+			if m.Header == nil {
+				m.Header = map[string]string{}
+			}
+			m.Header[term.header] = term.epoch
+		}
 		if size := m.Size(); limit > 0 && size > limit && !r.refit(&m, limit) {
 			r.hold(ctx, row, size, limit, errTooLarge)
 			if len(sent) == len(rows) { // the first held: sent becomes a copy without it
@@ -480,6 +537,9 @@ func (r *Relay) send(ctx context.Context, rows []store.Message) *sentPage {
 			sent = append(sent, row)
 		}
 		msgs = append(msgs, m)
+	}
+	if cp, ok := r.pub.(checkedPublisher); ok && term != nil {
+		return &sentPage{rows: sent, acks: cp.SendChecked(ctx, msgs, r.ackTimeout, term.t.Check)}
 	}
 	return &sentPage{rows: sent, acks: r.pub.Send(ctx, msgs, r.ackTimeout)}
 }
@@ -501,7 +561,7 @@ func (r *Relay) settle(ctx context.Context, b *sentPage, m *marker) error {
 			// Too large for a server whose limit changed since the page was sent, or a bad
 			// subject: publishing it again as it is would fail again.
 			r.hold(ctx, rows[i], len(rows[i].Data), r.maxPayload(), e)
-		case ctx.Err() != nil && errors.Is(e, ctx.Err()):
+		case ctx.Err() != nil && errors.Is(e, ctx.Err()), r.termEnded():
 			// Stopping, not failing: the row stays pending as it was, its attempts uncounted.
 			stopped = true
 		default:
@@ -516,6 +576,9 @@ func (r *Relay) settle(ctx context.Context, b *sentPage, m *marker) error {
 	}
 	if len(failed) == 0 {
 		if stopped {
+			if ctx.Err() == nil {
+				return r.term.Load().t.Check()
+			}
 			return ctx.Err()
 		}
 		return nil

@@ -111,7 +111,7 @@ func (p *Pipeline) RunWithReload(ctx context.Context, reload <-chan []Feed) erro
 func (p *Pipeline) schedule(ctx context.Context, reload <-chan []Feed, idle func(wake time.Time)) error {
 	s := newScheduler(p)
 	s.idle = idle
-	s.add(ctx, p.opts.Feeds)
+	s.add(ctx, p.feeds())
 	defer s.wg.Wait()
 	paused := false
 	for {

@@ -139,6 +139,9 @@ func cmdFeeds(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *asJSON {
 		return printFeedsJSON(stdout, cfg.Feeds, states)
 	}
+	if cfg.Cluster.Enabled {
+		fmt.Fprintln(stdout, leaderLine(ctx, cfg, os.Getenv))
+	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "FEED\tLAST POLL\tSTATUS\tNEXT POLL\tFAILURES\tITEMS\tPAGES\tERROR")
 	now := time.Now()

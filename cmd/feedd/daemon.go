@@ -74,6 +74,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return &exitError{exitBadConfig, err}
 	}
+	if *once && pt.cluster != nil {
+		return &exitError{exitBadConfig, errors.New("run --once polls and publishes without the cluster's lease: with cluster.enabled, run the daemon (feedd run)")}
+	}
 	log := newLogger(pt, stderr)
 	lock, err := lockDataDir(cfg, *once)
 	if err != nil {
@@ -222,6 +225,8 @@ type daemon struct {
 	stop    context.CancelCauseFunc
 	bg      sync.WaitGroup
 	pending int64 // outbox depth at close
+	// replica is the cluster side of the daemon in cluster mode, nil on one machine.
+	replica *replica
 }
 
 // start opens the database, starts or connects to NATS, ensures the stream and the ops listener.
@@ -238,6 +243,24 @@ func start(ctx context.Context, cfg config.Config, pt parts, log *slog.Logger) (
 	if d.store, err = store.Open(ctx, pt.dbPath); err != nil {
 		return nil, err
 	}
+	var pipeStore pipeline.Store = d.store
+	if pt.cluster != nil {
+		// A replica's state is what the stream holds: what it recorded as leader but did not
+		// publish before it stopped is read again from the feeds by whoever leads.
+		ids, err := d.store.DropUnsent(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if len(ids) > 0 {
+			log.Info("cluster: dropped the articles recorded but not published before this start", "count", len(ids))
+		}
+		id := pt.cluster.id
+		if id == "" {
+			id = replicaID(os.Getenv)
+		}
+		d.replica = newReplica(d, *pt.cluster, id)
+		pipeStore = clusterStore{Store: d.store, state: d.replica.state}
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -247,6 +270,9 @@ func start(ctx context.Context, cfg config.Config, pt parts, log *slog.Logger) (
 		Name: "feedd_nats_connection_events_total", Help: "NATS connection events (connect, disconnect).",
 	}, []string{"event"})
 	reg.MustRegister(natsUp, natsEvents)
+	if d.replica != nil {
+		reg.MustRegister(d.replica.metrics.Collectors()...)
+	}
 
 	bopts := pt.bus
 	bopts.Logger = log
@@ -297,7 +323,7 @@ func start(ctx context.Context, cfg config.Config, pt parts, log *slog.Logger) (
 		popts.Pages = pageReader{extract.NewFetcher(*pt.pages)}
 	}
 	d.feedWatch = ops.NewFeedWatch(len(popts.Feeds), log)
-	d.pipe = pipeline.New(popts, watchedFetcher{fetcher.New(pt.fetcher), d.feedWatch}, d.store, d.relay)
+	d.pipe = pipeline.New(popts, watchedFetcher{fetcher.New(pt.fetcher), d.feedWatch}, pipeStore, d.relay)
 
 	if err := d.pipe.Restore(ctx); err != nil {
 		return nil, err
@@ -325,6 +351,9 @@ func start(ctx context.Context, cfg config.Config, pt parts, log *slog.Logger) (
 		infos := feedInfos(cfg.Feeds)
 		d.statusFeeds.Store(&infos)
 		d.ops.HandleStatus(statusPage(&d.statusFeeds, d.store))
+		if d.replica != nil {
+			d.ops.SetInfo(d.replica.info)
+		}
 		d.bg.Go(d.ops.Serve)
 		log.Info("ops listener ready", "addr", d.ops.Addr(), "paths", "/ /healthz /readyz /metrics")
 	}
@@ -415,6 +444,9 @@ func (d *daemon) startRelay(ctx context.Context) {
 // run is the daemon: poll on schedule until ctx ends, then stop within shutdown_timeout of it.
 // Each feed list on reload replaces the one being polled.
 func (d *daemon) run(ctx context.Context, reload <-chan []pipeline.Feed) error {
+	if d.replica != nil {
+		return d.runCluster(ctx, reload)
+	}
 	d.log.Info("feedd started", "version", version, "feeds", len(d.cfg.Feeds), "nats", natsTarget(d.cfg),
 		"data_dir", d.cfg.DataDir)
 	relayCtx, stopRelay := context.WithCancel(context.Background())
@@ -424,7 +456,7 @@ func (d *daemon) run(ctx context.Context, reload <-chan []pipeline.Feed) error {
 	err := d.pipe.RunWithReload(ctx, reload) // returns once the polls in flight have been cancelled
 	deadline := (<-stopping).Add(d.parts.shutdownTimeout)
 	d.log.Info("shutting down", "timeout", d.parts.shutdownTimeout)
-	d.shutdown(deadline, stopRelay)
+	d.shutdown(deadline, stopRelay, true)
 	return err
 }
 
@@ -437,7 +469,7 @@ func (d *daemon) once(ctx context.Context, timeout time.Duration, stdout io.Writ
 
 	counts := d.pipe.PollAll(ctx)
 	drainErr := d.relay.WaitDrained(ctx, false)
-	d.shutdown(time.Now().Add(d.parts.shutdownTimeout), stopRelay)
+	d.shutdown(time.Now().Add(d.parts.shutdownTimeout), stopRelay, true)
 
 	sum := summary{Counts: counts, Published: d.relay.Published(), Pending: d.pending}
 	out, _ := json.Marshal(sum)
@@ -451,10 +483,11 @@ func (d *daemon) once(ctx context.Context, timeout time.Duration, stdout io.Writ
 	return nil
 }
 
-// shutdown stops everything by deadline: the ops listener first, then the relay once it has
-// published what it can (while NATS is connected and the stream ready, keeping two seconds for
-// the rest), then the NATS connection, the embedded server and the database.
-func (d *daemon) shutdown(deadline time.Time, stopRelay context.CancelFunc) {
+// shutdown stops everything by deadline: the ops listener first, then, with drain, the relay
+// once it has published what it can (while NATS is connected and the stream ready, keeping two
+// seconds for the rest), then the NATS connection, the embedded server and the database. In
+// cluster mode the leader drained its relay before it resigned: drain is false.
+func (d *daemon) shutdown(deadline time.Time, stopRelay context.CancelFunc, drain bool) {
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	if d.ops != nil {
@@ -462,8 +495,12 @@ func (d *daemon) shutdown(deadline time.Time, stopRelay context.CancelFunc) {
 		_ = d.ops.Shutdown(sctx)
 		cancel()
 	}
+	ready := d.streamReady
+	if !drain {
+		ready = nil
+	}
 	select {
-	case <-d.streamReady:
+	case <-ready:
 		flushCtx, cancelFlush := context.WithDeadline(ctx, deadline.Add(-2*time.Second))
 		if err := d.relay.WaitDrained(flushCtx, true); err != nil {
 			d.log.Warn("outbox not fully published before shutdown", "err", err)

@@ -290,6 +290,6 @@ func startInProcess(t *testing.T, ctx context.Context, cfg config.Config) *daemo
 	}
 	relayCtx, stopRelay := context.WithCancel(context.Background())
 	d.startRelay(relayCtx)
-	t.Cleanup(func() { d.shutdown(time.Now().Add(5*time.Second), stopRelay) })
+	t.Cleanup(func() { d.shutdown(time.Now().Add(5*time.Second), stopRelay, true) })
 	return d
 }

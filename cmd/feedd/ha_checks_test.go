@@ -9,15 +9,15 @@ import (
 	"time"
 )
 
-// recorder is a testing.TB that keeps the errors a check reports instead of failing.
-type recorder struct {
+// errRecorder is a testing.TB that keeps the errors a check reports instead of failing.
+type errRecorder struct {
 	testing.TB
 	errs []string
 }
 
-func (r *recorder) Helper()             {}
-func (r *recorder) Logf(string, ...any) {}
-func (r *recorder) Errorf(format string, args ...any) {
+func (r *errRecorder) Helper()             {}
+func (r *errRecorder) Logf(string, ...any) {}
+func (r *errRecorder) Errorf(format string, args ...any) {
 	r.errs = append(r.errs, fmt.Sprintf(format, args...))
 }
 
@@ -42,18 +42,18 @@ func TestHAChecksFail(t *testing.T) {
 		}
 		return p
 	}
-	r1 := &haReplica{id: "r1", runs: []*haRun{{log: write("r1-1", logLine(0, tookLead, 5, `,"holder":"r1"`)), ended: at(3000), killed: true}}}
-	r2 := &haReplica{id: "r2", runs: []*haRun{{log: write("r2-1", logLine(4500, tookLead, 9, `,"holder":"r2"`),
+	r1 := &replicaProc{id: "r1", runs: []*haRun{{log: write("r1-1", logLine(0, tookLead, 5, `,"holder":"r1"`)), ended: at(3000), killed: true}}}
+	r2 := &replicaProc{id: "r2", runs: []*haRun{{log: write("r2-1", logLine(4500, tookLead, 9, `,"holder":"r2"`),
 		logLine(8000, lostLead, 9, `,"reason":"not renewed"`))}}}
-	r3 := &haReplica{id: "r3", runs: []*haRun{{log: write("r3-1", logLine(9000, tookLead, 12, `,"holder":"r3"`))}}}
-	ts := terms([]*haReplica{r1, r2, r3})
+	r3 := &replicaProc{id: "r3", runs: []*haRun{{log: write("r3-1", logLine(9000, tookLead, 12, `,"holder":"r3"`))}}}
+	ts := haTerms([]*replicaProc{r1, r2, r3})
 	if got := termsString(ts); len(ts) != 3 || ts[0].how != "killed" || ts[1].how != "not renewed" || !ts[2].end.IsZero() {
 		t.Fatalf("terms from the logs:%s", got)
 	}
-	if tm, ok := leader([]*haReplica{r1, r2, r3}); !ok || tm.replica != "r3" || tm.epoch != 12 {
+	if tm, ok := haLeader([]*replicaProc{r1, r2, r3}); !ok || tm.replica != "r3" || tm.epoch != 12 {
 		t.Errorf("leader: got %+v %v, want r3 of epoch 12", tm, ok)
 	}
-	rec := &recorder{TB: t}
+	rec := &errRecorder{TB: t}
 	gap, from := checkTerms(rec, ts, ts[0].start, at(10000))
 	if len(rec.errs) != 0 || gap != 1500*time.Millisecond || !from.Equal(at(3000)) {
 		t.Errorf("checkTerms: gap %v from %s, errors %q; want 1.5s from the kill, no error", gap, from, rec.errs)
@@ -61,7 +61,7 @@ func TestHAChecksFail(t *testing.T) {
 	// r2 begins before r1's end: two leaders at once.
 	overlap := []haTerm{ts[0], ts[1]}
 	overlap[1].start = at(2000)
-	rec = &recorder{TB: t}
+	rec = &errRecorder{TB: t}
 	if checkTerms(rec, overlap, overlap[0].start, at(10000)); len(rec.errs) == 0 {
 		t.Error("checkTerms: overlapping terms pass")
 	}
@@ -86,7 +86,7 @@ func TestHAChecksFail(t *testing.T) {
 		for i, e := range tt.epochs {
 			msgs = append(msgs, msg(uint64(i+1), e))
 		}
-		rec := &recorder{TB: t}
+		rec := &errRecorder{TB: t}
 		checkEpochs(rec, msgs, ts)
 		if bad := len(rec.errs) > 0; bad != tt.bad {
 			t.Errorf("checkEpochs, %s: errors %q, want failure %v", tt.name, rec.errs, tt.bad)
@@ -104,14 +104,14 @@ func TestHAChecksFail(t *testing.T) {
 		story("f", "f", "", 0), story("g", "f", "f", 0)}
 	ha := []haMsg{story("b", "b", "", 5), story("a", "b", "b", 5), story("c", "c", "", 9), story("d", "d", "", 9), story("e", "e", "", 9),
 		story("g", "g", "", 12), story("f", "g", "g", 12)}
-	rec = &recorder{TB: t}
+	rec = &errRecorder{TB: t}
 	across, candidates, orderOnly := verdictDiff(rec, base, ha)
 	if len(rec.errs) != 0 || len(across) != 2 || candidates != 2 || orderOnly != 2 {
 		t.Errorf("verdictDiff: across %v, candidates %d, order only %d, errors %q; want 2 across of 2, f and g's originals swapped by order, no error",
 			across, candidates, orderOnly, rec.errs)
 	}
 	ha[4] = story("e", "d", "d", 9)
-	rec = &recorder{TB: t}
+	rec = &errRecorder{TB: t}
 	if verdictDiff(rec, base, ha); len(rec.errs) == 0 {
 		t.Error("verdictDiff: a pair grouped unlike the single replica's within one term passes")
 	}

@@ -72,10 +72,10 @@ func needClusterMode(t *testing.T, bin, cfg string) {
 	t.Fatalf("feedd check: %v\n%s", err, out)
 }
 
-// haReplica is one feedd replica run as a child process (`feedd run`) in cluster mode, with
+// replicaProc is one feedd replica run as a child process (`feedd run`) in cluster mode, with
 // FEEDD_REPLICA_ID set. It can be killed and started again on its data directory; each start
 // logs to a file of its own.
-type haReplica struct {
+type replicaProc struct {
 	t        *testing.T
 	id       string
 	bin, cfg string
@@ -95,8 +95,8 @@ type haRun struct {
 	stopping bool // SIGTERM sent
 }
 
-func newReplica(t *testing.T, id, bin, cfg, httpAddr string) *haReplica {
-	r := &haReplica{t: t, id: id, bin: bin, cfg: cfg, httpAddr: httpAddr}
+func newReplicaProc(t *testing.T, id, bin, cfg, httpAddr string) *replicaProc {
+	r := &replicaProc{t: t, id: id, bin: bin, cfg: cfg, httpAddr: httpAddr}
 	t.Cleanup(func() {
 		r.mu.Lock()
 		runs := slices.Clone(r.runs)
@@ -120,7 +120,7 @@ func newReplica(t *testing.T, id, bin, cfg, httpAddr string) *haReplica {
 }
 
 // start starts the replica again (or for the first time).
-func (r *haReplica) start() {
+func (r *replicaProc) start() {
 	r.t.Helper()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -149,14 +149,14 @@ func (r *haReplica) start() {
 	r.runs = append(r.runs, run)
 }
 
-func (r *haReplica) current() *haRun {
+func (r *replicaProc) current() *haRun {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.runs[len(r.runs)-1]
 }
 
 // kill sends SIGKILL, waits for the process to end, and returns when it was sent.
-func (r *haReplica) kill() time.Time {
+func (r *replicaProc) kill() time.Time {
 	run := r.current()
 	r.mu.Lock()
 	run.ended, run.killed = time.Now(), true
@@ -167,7 +167,7 @@ func (r *haReplica) kill() time.Time {
 }
 
 // stop sends SIGTERM and waits (10 s at most) for the process to end.
-func (r *haReplica) stop() {
+func (r *replicaProc) stop() {
 	r.t.Helper()
 	run := r.current()
 	r.mu.Lock()
@@ -185,7 +185,7 @@ func (r *haReplica) stop() {
 
 // exited returns the log's last lines when the replica's process ended without the test
 // killing or stopping it.
-func (r *haReplica) exited() (string, bool) {
+func (r *replicaProc) exited() (string, bool) {
 	run := r.current()
 	select {
 	case <-run.done:
@@ -202,9 +202,9 @@ func (r *haReplica) exited() (string, bool) {
 	return lastLines(string(b), 20), true
 }
 
-// waitStream waits until the stream at natsURL holds n messages, failing at once when a
+// haWaitStream waits until the stream at natsURL holds n messages, failing at once when a
 // replica exits on its own and with counts and terms when the time is up.
-func waitStream(t *testing.T, natsURL string, n int, timeout time.Duration, replicas []*haReplica, what string) {
+func haWaitStream(t *testing.T, natsURL string, n int, timeout time.Duration, replicas []*replicaProc, what string) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -218,13 +218,13 @@ func waitStream(t *testing.T, natsURL string, n int, timeout time.Duration, repl
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("waiting for %s: the stream holds %d of %d articles after %v; terms:%s", what, got, n, timeout, termsString(terms(replicas)))
+			t.Fatalf("waiting for %s: the stream holds %d of %d articles after %v; terms:%s", what, got, n, timeout, termsString(haTerms(replicas)))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 }
 
-func (r *haReplica) alive() bool {
+func (r *replicaProc) alive() bool {
 	select {
 	case <-r.current().done:
 		return false
@@ -246,7 +246,7 @@ type haEvent struct {
 
 // events returns the replica's "took the lead" and "lost the lead" lines, of every start, in
 // log order.
-func (r *haReplica) events() []haEvent {
+func (r *replicaProc) events() []haEvent {
 	r.mu.Lock()
 	runs := slices.Clone(r.runs)
 	r.mu.Unlock()
@@ -307,8 +307,8 @@ type haTerm struct {
 	how        string    // how it ended: the logged reason, "killed", "exited without a word"
 }
 
-// terms returns the terms of every replica, by start.
-func terms(replicas []*haReplica) []haTerm {
+// haTerms returns the terms of every replica, by start.
+func haTerms(replicas []*replicaProc) []haTerm {
 	var out []haTerm
 	for _, r := range replicas {
 		r.mu.Lock()
@@ -348,11 +348,11 @@ func terms(replicas []*haReplica) []haTerm {
 	return out
 }
 
-// leader returns the open term with the largest epoch, if any.
-func leader(replicas []*haReplica) (haTerm, bool) {
+// haLeader returns the open term with the largest epoch, if any.
+func haLeader(replicas []*replicaProc) (haTerm, bool) {
 	var best haTerm
 	ok := false
-	for _, tm := range terms(replicas) {
+	for _, tm := range haTerms(replicas) {
 		if tm.end.IsZero() && (!ok || tm.epoch > best.epoch) {
 			best, ok = tm, true
 		}
@@ -360,12 +360,12 @@ func leader(replicas []*haReplica) (haTerm, bool) {
 	return best, ok
 }
 
-// waitLeader waits until a term of an epoch above after is open, and returns it.
-func waitLeader(t *testing.T, replicas []*haReplica, after uint64, timeout time.Duration) haTerm {
+// haWaitLeader waits until a term of an epoch above after is open, and returns it.
+func haWaitLeader(t *testing.T, replicas []*replicaProc, after uint64, timeout time.Duration) haTerm {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		if tm, ok := leader(replicas); ok && tm.epoch > after {
+		if tm, ok := haLeader(replicas); ok && tm.epoch > after {
 			return tm
 		}
 		for _, r := range replicas {
@@ -374,13 +374,13 @@ func waitLeader(t *testing.T, replicas []*haReplica, after uint64, timeout time.
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no replica took the lead after epoch %d within %v; terms: %s", after, timeout, termsString(terms(replicas)))
+			t.Fatalf("no replica took the lead after epoch %d within %v; terms: %s", after, timeout, termsString(haTerms(replicas)))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 }
 
-func byID(replicas []*haReplica, id string) *haReplica {
+func replicaByID(replicas []*replicaProc, id string) *replicaProc {
 	for _, r := range replicas {
 		if r.id == id {
 			return r
@@ -517,8 +517,8 @@ func checkEpochs(t testing.TB, msgs []haMsg, ts []haTerm) (epochs []uint64, coun
 	return epochs, counts
 }
 
-// readyz returns the role and leader that a replica's /readyz says.
-func readyz(addr string) (role, leader string, err error) {
+// haReadyz returns the role and leader that a replica's /readyz says.
+func haReadyz(addr string) (role, leader string, err error) {
 	code, body := httpGet("http://" + addr + "/readyz")
 	var r struct {
 		Role   string `json:"role"`
@@ -530,8 +530,8 @@ func readyz(addr string) (role, leader string, err error) {
 	return r.Role, r.Leader, nil
 }
 
-// idPairs returns the unordered pairs of article ids that msgs put in one story.
-func idPairs(msgs []haMsg) map[[2]string]bool {
+// haIDPairs returns the unordered pairs of article ids that msgs put in one story.
+func haIDPairs(msgs []haMsg) map[[2]string]bool {
 	stories := map[string][]string{}
 	for _, m := range msgs {
 		stories[m.cluster] = append(stories[m.cluster], m.id)
@@ -562,7 +562,7 @@ func verdictDiff(t testing.TB, base, ha []haMsg) (across [][2]string, candidates
 	for _, m := range ha {
 		epoch[m.id] = m.epoch
 	}
-	bp, hp := idPairs(base), idPairs(ha)
+	bp, hp := haIDPairs(base), haIDPairs(ha)
 	for p := range bp {
 		if epoch[p[0]] != epoch[p[1]] {
 			candidates++

@@ -21,7 +21,7 @@ func TestPartitionedLeaderStopsFirst(t *testing.T) {
 	srv, feeds, want := saudiFeeds(t, 300*time.Millisecond, "2015-08-01")
 	c := testnats.RunClusterWith(t, 3, func(_ int, o *server.Options) { o.Cluster.NoAdvertise = true })
 	opts := haOptions{ttl: ttl, replicas: 3}
-	replicas := make([]*haReplica, 3)
+	replicas := make([]*replicaProc, 3)
 	proxies := make([]*testnats.Proxy, 3)
 	for i := range replicas {
 		proxies[i] = testnats.NewProxy(t, c.Server(i).Addr().String())
@@ -30,13 +30,13 @@ func TestPartitionedLeaderStopsFirst(t *testing.T) {
 		if i == 0 {
 			needClusterMode(t, bin, cfg)
 		}
-		replicas[i] = newReplica(t, fmt.Sprintf("r%d", i+1), bin, cfg, addr)
+		replicas[i] = newReplicaProc(t, fmt.Sprintf("r%d", i+1), bin, cfg, addr)
 	}
 	for _, r := range replicas {
 		r.start()
 	}
-	old := waitLeader(t, replicas, 0, 30*time.Second)
-	waitStream(t, c.URLs(), len(want)/4, 2*time.Minute, replicas, "a quarter of the articles")
+	old := haWaitLeader(t, replicas, 0, 30*time.Second)
+	haWaitStream(t, c.URLs(), len(want)/4, 2*time.Minute, replicas, "a quarter of the articles")
 	before := streamCount(c.URLs())
 	if before >= len(want) {
 		t.Fatalf("publishing ended before the cut: slow the feeds")
@@ -46,10 +46,10 @@ func TestPartitionedLeaderStopsFirst(t *testing.T) {
 	proxies[idx].Cut()
 	t.Logf("cut %s (epoch %d) off NATS with %d of %d articles in the stream", old.replica, old.epoch, before, len(want))
 
-	next := waitLeader(t, replicas, old.epoch, 5*ttl)
+	next := haWaitLeader(t, replicas, old.epoch, 5*ttl)
 	var oldTerm haTerm
 	waitFor(t, "the partitioned leader to log that it lost the lead", 2*ttl, func() bool {
-		for _, tm := range terms(replicas) {
+		for _, tm := range haTerms(replicas) {
 			if tm.epoch == old.epoch {
 				oldTerm = tm
 			}
@@ -57,7 +57,7 @@ func TestPartitionedLeaderStopsFirst(t *testing.T) {
 		return !oldTerm.end.IsZero()
 	})
 	proxies[idx].Heal()
-	waitStream(t, c.URLs(), len(want), 3*time.Minute, replicas, "every article after the cut")
+	haWaitStream(t, c.URLs(), len(want), 3*time.Minute, replicas, "every article after the cut")
 	time.Sleep(2 * ttl) // a stale publication of the old term would land now
 
 	t.Logf("%s lost the lead %v after the cut (%s); %s took the lead (epoch %d) %v after the cut",
@@ -76,7 +76,7 @@ func TestPartitionedLeaderStopsFirst(t *testing.T) {
 
 	checkExactlyOnce(t, c.URLs(), want)
 	msgs := haMessages(t, c.URLs())
-	ts := terms(replicas)
+	ts := haTerms(replicas)
 	epochs, counts := checkEpochs(t, msgs, ts)
 	t.Logf("terms:%s", termsString(ts))
 	t.Logf("epochs in stream order %v, messages of each %v", epochs, counts)
@@ -104,5 +104,5 @@ func TestPartitionedLeaderStopsFirst(t *testing.T) {
 		}
 	}
 	checkTerms(t, ts, ts[0].start, time.Now())
-	checkReady(t, replicas)
+	haCheckReady(t, replicas)
 }

@@ -13,8 +13,8 @@ import (
 	"github.com/feedd/feedd/internal/testnats"
 )
 
-// failover is one run of TestFailover: the days served, and the faults.
-type failover struct {
+// failoverRun is one run of TestFailover: the days served, and the faults.
+type failoverRun struct {
 	days  []string
 	kills int           // SIGKILLs of the leader
 	delay time.Duration // most a feed response is delayed
@@ -30,7 +30,7 @@ type failover struct {
 // from the replicas' logs; and the verdicts are those of a single replica over the same feeds,
 // except for pairs decided across a failover.
 func TestFailover(t *testing.T) {
-	testFailover(t, failover{
+	testFailover(t, failoverRun{
 		days:  []string{"2015-08-01", "2015-08-02", "2015-08-03"},
 		kills: 2,
 		delay: 300 * time.Millisecond,
@@ -38,7 +38,7 @@ func TestFailover(t *testing.T) {
 	})
 }
 
-func testFailover(t *testing.T, sc failover) {
+func testFailover(t *testing.T, sc failoverRun) {
 	began := time.Now()
 	bin := buildFeedd(t)
 	rng := rand.New(rand.NewPCG(faultSeed(t), 14))
@@ -50,17 +50,17 @@ func testFailover(t *testing.T, sc failover) {
 	t.Logf("single replica: %d messages in %v", len(base), baseTook.Round(time.Millisecond))
 
 	c := testnats.RunCluster(t, 3)
-	replicas := make([]*haReplica, 3)
+	replicas := make([]*replicaProc, 3)
 	for i := range replicas {
 		addr := freeAddr(t)
 		cfg := haConfig(t, t.TempDir(), c.URLs(), addr, srv, feeds, opts)
-		replicas[i] = newReplica(t, fmt.Sprintf("r%d", i+1), bin, cfg, addr)
+		replicas[i] = newReplicaProc(t, fmt.Sprintf("r%d", i+1), bin, cfg, addr)
 	}
 	start := time.Now()
 	for _, r := range replicas {
 		r.start()
 	}
-	first := waitLeader(t, replicas, 0, 30*time.Second)
+	first := haWaitLeader(t, replicas, 0, 30*time.Second)
 	t.Logf("%s took the lead (epoch %d) %v after the start", first.replica, first.epoch, first.start.Sub(start).Round(time.Millisecond))
 
 	// The faults, in a random order, each at a random share of the articles published: a
@@ -72,24 +72,24 @@ func testFailover(t *testing.T, sc failover) {
 		lo := 0.1 + 0.7*float64(i)/float64(len(faults))
 		share := lo + rng.Float64()*0.7/float64(len(faults))*0.6
 		at := int(share * float64(len(want)))
-		waitStream(t, c.URLs(), at, 2*time.Minute, replicas, fmt.Sprintf("fault %d (%s)", i+1, f))
+		haWaitStream(t, c.URLs(), at, 2*time.Minute, replicas, fmt.Sprintf("fault %d (%s)", i+1, f))
 		before := streamCount(c.URLs())
 		if before >= len(want) {
 			t.Fatalf("publishing ended before fault %d (%s): slow the feeds (delay %v)", i+1, f, sc.delay)
 		}
-		tm, ok := leader(replicas)
+		tm, ok := haLeader(replicas)
 		if !ok {
-			tm = waitLeader(t, replicas, 0, 4*sc.ttl)
+			tm = haWaitLeader(t, replicas, 0, 4*sc.ttl)
 		}
 		switch f {
 		case "kill":
-			r := byID(replicas, tm.replica)
+			r := replicaByID(replicas, tm.replica)
 			killed := r.kill()
 			kills = append(kills, killed)
 			t.Logf("fault %d: SIGKILL %s (epoch %d) with %d of %d articles in the stream", i+1, r.id, tm.epoch, before, len(want))
 			time.Sleep(time.Second)
 			r.start()
-			next := waitLeader(t, replicas, tm.epoch, 10*sc.ttl)
+			next := haWaitLeader(t, replicas, tm.epoch, 10*sc.ttl)
 			t.Logf("  %s took the lead (epoch %d) %v after the kill", next.replica, next.epoch, next.start.Sub(killed).Round(time.Millisecond))
 		case "nats":
 			idx := c.StreamLeader("KV_feedd_lease")
@@ -104,14 +104,14 @@ func testFailover(t *testing.T, sc failover) {
 		}
 	}
 
-	waitStream(t, c.URLs(), len(want), 3*time.Minute, replicas, "every article after the last fault")
+	haWaitStream(t, c.URLs(), len(want), 3*time.Minute, replicas, "every article after the last fault")
 	complete := time.Now()
 	time.Sleep(2 * sc.ttl) // anything published twice now would show
 	end := time.Now()
 
 	checkExactlyOnce(t, c.URLs(), want)
 	msgs := haMessages(t, c.URLs())
-	ts := terms(replicas)
+	ts := haTerms(replicas)
 	epochs, counts := checkEpochs(t, msgs, ts)
 	gap, at := checkTerms(t, ts, ts[0].start, end)
 	t.Logf("terms:%s", termsString(ts))
@@ -123,7 +123,7 @@ func testFailover(t *testing.T, sc failover) {
 	if len(epochs) < sc.kills+1 {
 		t.Errorf("the stream holds messages of %d terms, want at least %d: a kill did not land while the leader published", len(epochs), sc.kills+1)
 	}
-	checkReady(t, replicas)
+	haCheckReady(t, replicas)
 
 	across, candidates, orderOnly := verdictDiff(t, base, msgs)
 	t.Logf("%d pairs decided across a failover of %d pairs whose articles different terms decided; %d articles new in one run and a duplicate in the other within the same story (poll order)",
@@ -143,10 +143,10 @@ func singleReplica(t *testing.T, bin string, srv *httptest.Server, feeds []testf
 	addr := freeAddr(t)
 	cfg := haConfig(t, t.TempDir(), c.URLs(), addr, srv, feeds, opts)
 	needClusterMode(t, bin, cfg)
-	r := newReplica(t, "solo", bin, cfg, addr)
+	r := newReplicaProc(t, "solo", bin, cfg, addr)
 	start := time.Now()
 	r.start()
-	waitStream(t, c.URLs(), len(want), 3*time.Minute, []*haReplica{r}, "the single replica to publish every article")
+	haWaitStream(t, c.URLs(), len(want), 3*time.Minute, []*replicaProc{r}, "the single replica to publish every article")
 	took := time.Since(start)
 	checkExactlyOnce(t, c.URLs(), want)
 	msgs := haMessages(t, c.URLs())
@@ -157,13 +157,13 @@ func singleReplica(t *testing.T, bin string, srv *httptest.Server, feeds []testf
 	return msgs, took
 }
 
-// checkReady asserts that the running replicas' /readyz agree on one leader, the one whose
+// haCheckReady asserts that the running replicas' /readyz agree on one leader, the one whose
 // term is open, and that only it says it leads.
-func checkReady(t *testing.T, replicas []*haReplica) {
+func haCheckReady(t *testing.T, replicas []*replicaProc) {
 	t.Helper()
-	tm, ok := leader(replicas)
+	tm, ok := haLeader(replicas)
 	if !ok {
-		t.Errorf("no replica leads at the end; terms:%s", termsString(terms(replicas)))
+		t.Errorf("no replica leads at the end; terms:%s", termsString(haTerms(replicas)))
 		return
 	}
 	var got []string
@@ -171,7 +171,7 @@ func checkReady(t *testing.T, replicas []*haReplica) {
 		if !r.alive() {
 			continue
 		}
-		role, lead, err := readyz(r.httpAddr)
+		role, lead, err := haReadyz(r.httpAddr)
 		if err != nil {
 			t.Errorf("replica %s: %v", r.id, err)
 			continue

@@ -39,6 +39,9 @@ type clusterParts struct {
 	name     string
 	leaseTTL time.Duration
 	replicas int
+	// id is the replica's holder id; empty: replicaID (FEEDD_REPLICA_ID, else host and pid).
+	// Tests running several replicas in one process set it.
+	id string
 }
 
 // pipelineFeeds turns the configured feeds into the pipeline's: at start and on SIGHUP.
