@@ -94,9 +94,10 @@ func TestHAChecksFail(t *testing.T) {
 	}
 
 	// Stories: a, b, c one story in the single run. In the run with failovers, c (epoch 9)
-	// is not matched with a and b (epoch 5): allowed, listed. f and g are one story in both,
-	// with the other one first (poll order). d and e (both epoch 9) are one story only in the
-	// run with failovers: an error.
+	// is not matched with a and b (epoch 5, the first term): allowed, listed. f and g are one
+	// story in both, with the other one first (poll order). d and e are one story only in the
+	// run with failovers: allowed when a later term (9) decided them, an error when the first
+	// term (5) alone did.
 	story := func(id, cluster, dupOf string, epoch uint64) haMsg {
 		return haMsg{id: id, cluster: cluster, duplicateOf: dupOf, epoch: epoch}
 	}
@@ -106,13 +107,18 @@ func TestHAChecksFail(t *testing.T) {
 		story("g", "g", "", 12), story("f", "g", "g", 12)}
 	rec = &errRecorder{TB: t}
 	across, candidates, orderOnly := verdictDiff(rec, base, ha)
-	if len(rec.errs) != 0 || len(across) != 2 || candidates != 2 || orderOnly != 2 {
-		t.Errorf("verdictDiff: across %v, candidates %d, order only %d, errors %q; want 2 across of 2, f and g's originals swapped by order, no error",
+	if len(rec.errs) != 0 || len(across) != 2 || candidates != 4 || orderOnly != 2 {
+		t.Errorf("verdictDiff: across %v, candidates %d, order only %d, errors %q; want 2 across of 4, f and g's originals swapped by order, no error",
 			across, candidates, orderOnly, rec.errs)
 	}
 	ha[4] = story("e", "d", "d", 9)
 	rec = &errRecorder{TB: t}
+	if across, _, _ := verdictDiff(rec, base, ha); len(rec.errs) != 0 || len(across) != 3 {
+		t.Errorf("verdictDiff: a later term grouped d and e: across %v, errors %q; want 3 across, no error", across, rec.errs)
+	}
+	ha[3], ha[4] = story("d", "d", "", 5), story("e", "d", "d", 5)
+	rec = &errRecorder{TB: t}
 	if verdictDiff(rec, base, ha); len(rec.errs) == 0 {
-		t.Error("verdictDiff: a pair grouped unlike the single replica's within one term passes")
+		t.Error("verdictDiff: a pair the first term grouped unlike the single replica passes")
 	}
 }

@@ -13,31 +13,35 @@ import (
 	"github.com/feedd/feedd/internal/testnats"
 )
 
-// failoverRun is one run of TestFailover: the days served, and the faults.
+// failoverRun is one run of the failover test: the days served, and the faults.
 type failoverRun struct {
-	days  []string
-	kills int           // SIGKILLs of the leader
-	delay time.Duration // most a feed response is delayed
-	ttl   time.Duration // cluster.lease_ttl
+	days        []string
+	kills       int           // SIGKILLs of the leader
+	natsRestart bool          // stop and restart the server leading the lease's Raft group
+	delay       time.Duration // most a feed response is delayed
+	ttl         time.Duration // cluster.lease_ttl
 }
 
-// TestFailover runs three feedd replicas (`feedd run`, child processes) on a three-node NATS
-// cluster over the development days' full-text feeds. While the leader publishes, it is killed
-// with SIGKILL twice at random moments (each killed replica is started again a second later, on
-// its data), and the server that leads the lease's Raft group is stopped and started again.
-// At the end the stream holds every article exactly once; epochs never decrease in stream
-// order; no two terms overlap and no stretch without a leader is longer than 2 × lease_ttl,
-// from the replicas' logs; and the verdicts are those of a single replica over the same feeds,
-// except for pairs decided across a failover.
-func TestFailover(t *testing.T) {
+// TestFailoverOneDay is TestFailover (see ha_slow_test.go, build tag slow) made small for the
+// default suite: one development day, one SIGKILL of the leader while it publishes, no NATS
+// restart. Every check of TestFailover applies.
+func TestFailoverOneDay(t *testing.T) {
 	testFailover(t, failoverRun{
-		days:  []string{"2015-08-01", "2015-08-02", "2015-08-03"},
-		kills: 2,
+		days:  []string{"2015-08-02"},
+		kills: 1,
 		delay: 300 * time.Millisecond,
 		ttl:   2 * time.Second,
 	})
 }
 
+// testFailover runs three feedd replicas (`feedd run`, child processes) on a three-node NATS
+// cluster over full-text feeds of the development days. While the leader publishes, it is
+// killed with SIGKILL at random moments (each killed replica is started again a second later,
+// on its data), and the server that leads the lease's Raft group may be stopped and started
+// again. At the end the stream holds every article exactly once; epochs never decrease in
+// stream order; no two terms overlap and no stretch without a leader is longer than
+// 2 × lease_ttl, from the replicas' logs; /readyz agrees on the leader; and the verdicts are
+// those of a single replica over the same feeds, except for pairs decided across a failover.
 func testFailover(t *testing.T, sc failoverRun) {
 	began := time.Now()
 	bin := buildFeedd(t)
@@ -66,7 +70,9 @@ func testFailover(t *testing.T, sc failoverRun) {
 	// The faults, in a random order, each at a random share of the articles published: a
 	// share's window leaves room before the next, so that each lands while the leader publishes.
 	faults := slices.Repeat([]string{"kill"}, sc.kills)
-	faults = slices.Insert(faults, rng.IntN(len(faults)+1), "nats")
+	if sc.natsRestart {
+		faults = slices.Insert(faults, rng.IntN(len(faults)+1), "nats")
+	}
 	var kills []time.Time
 	for i, f := range faults {
 		lo := 0.1 + 0.7*float64(i)/float64(len(faults))
@@ -126,10 +132,16 @@ func testFailover(t *testing.T, sc failoverRun) {
 	haCheckReady(t, replicas)
 
 	across, candidates, orderOnly := verdictDiff(t, base, msgs)
-	t.Logf("%d pairs decided across a failover of %d pairs whose articles different terms decided; %d articles new in one run and a duplicate in the other within the same story (poll order)",
+	t.Logf("%d pairs decided across a failover, of %d pairs in stories a later term had a hand in; %d articles new in one run and a duplicate in the other within the same story (poll order)",
 		len(across), candidates, orderOnly)
-	if bound := max(3, candidates/10); len(across) > bound {
-		t.Errorf("%d pairs decided across a failover differ from the single replica's, want at most %d (a tenth of the %d pairs that different terms decided)", len(across), bound, candidates)
+	// A new leader matches against fingerprints it recomputed while following the stream, and
+	// those differ from the leader's in the rare words they keep (package cluster), so some
+	// pairs across a failover differ either way: about one in eight measured. A standby that
+	// learnt nothing from the stream differs on most of them (one in two measured with an
+	// empty index after restart). A fifth separates the two.
+	if bound := max(5, candidates/5); len(across) > bound {
+		t.Errorf("%d pairs decided across a failover differ from the single replica's, want at most %d (a fifth of the %d pairs in stories a later term had a hand in)",
+			len(across), bound, candidates)
 	}
 	t.Logf("%d articles, %d kills, published %v after the start, whole test %v", len(msgs), len(kills),
 		complete.Sub(start).Round(time.Millisecond), time.Since(began).Round(time.Second))
