@@ -587,8 +587,9 @@ func haIDPairs(msgs []haMsg) (pairs map[[2]string]bool, story map[string]string)
 // fingerprints of later ones may differ from a single replica's, and a story's grouping
 // follows from any of its members' matches. Those pairs are returned and logged. A differing
 // pair in stories that the first term alone decided is an error: that term started as the
-// single replica did, and one replica groups alike whatever the poll order
-// (TestShuffledRunsSameStories). candidates counts the pairs (of either run) in stories a
+// single replica did, and one replica should group alike whatever the poll order (what
+// TestShuffledRunsSameStories asks; the README says it fails today, issue 13, so a rare pair
+// here may be that, not the failover). candidates counts the pairs (of either run) in stories a
 // later term had a hand in: the most that could differ.
 //
 // An article new in one run and a duplicate in the other while its story is the same in both

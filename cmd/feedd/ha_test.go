@@ -134,13 +134,13 @@ func testFailover(t *testing.T, sc failoverRun) {
 	across, candidates, orderOnly := verdictDiff(t, base, msgs)
 	t.Logf("%d pairs decided across a failover, of %d pairs in stories a later term had a hand in; %d articles new in one run and a duplicate in the other within the same story (poll order)",
 		len(across), candidates, orderOnly)
-	// A new leader matches against fingerprints it recomputed while following the stream, and
-	// those differ from the leader's in the rare words they keep (package cluster), so some
-	// pairs across a failover differ either way: about one in eight measured. A standby that
-	// learnt nothing from the stream differs on most of them (one in two measured with an
-	// empty index after restart). A fifth separates the two.
-	if bound := max(5, candidates/5); len(across) > bound {
-		t.Errorf("%d pairs decided across a failover differ from the single replica's, want at most %d (a fifth of the %d pairs in stories a later term had a hand in)",
+	// A later term's leader matches with fingerprints it recomputed while following the stream,
+	// which differ from the leader's in the rare words they keep (package cluster), so some
+	// pairs differ either way: 8% of the candidates measured over one day, 14% over three. A
+	// standby that learnt nothing from the stream (its index emptied at restart) differed on
+	// half of them. A quarter tells the two apart with room for the noise.
+	if bound := max(5, candidates/4); len(across) > bound {
+		t.Errorf("%d pairs decided across a failover differ from the single replica's, want at most %d (a quarter of the %d pairs in stories a later term had a hand in)",
 			len(across), bound, candidates)
 	}
 	t.Logf("%d articles, %d kills, published %v after the start, whole test %v", len(msgs), len(kills),
