@@ -97,31 +97,51 @@ func (b *Bus) SendChecked(ctx context.Context, msgs []Message, ackTimeout time.D
 		return a
 	}
 	// The stall wait bounds how long a publish waits for room in the window.
-	opts := []jetstream.PublishOpt{jetstream.WithStallWait(ackTimeout)}
+	// With a check, a wait for room in the window is cut into short steps, each after a check:
+	// a message is never sent more than a step after its check passed.
+	stall := ackTimeout
+	if check != nil {
+		stall = min(ackTimeout, checkedStallStep)
+	}
+	opts := []jetstream.PublishOpt{jetstream.WithStallWait(stall)}
 	a.futures = make([]jetstream.PubAckFuture, len(msgs))
 	var checkErr error
 	for i := range msgs {
-		if err := ctx.Err(); err != nil {
-			a.fail(i, err)
-			continue
-		}
-		if check != nil && checkErr == nil {
-			checkErr = check()
-		}
-		if checkErr != nil {
-			a.fail(i, checkErr)
-			continue
-		}
 		m := &msgs[i]
-		f, err := js.PublishMsgAsync(&nats.Msg{Subject: m.Subject, Data: m.Data, Header: natsHeader(m)}, opts...)
+		msg := &nats.Msg{Subject: m.Subject, Data: m.Data, Header: natsHeader(m)}
+		var (
+			f   jetstream.PubAckFuture
+			err error
+		)
+		for waited := time.Duration(0); ; waited += stall {
+			if err = ctx.Err(); err != nil {
+				break
+			}
+			if check != nil && checkErr == nil {
+				checkErr = check()
+			}
+			if err = checkErr; err != nil {
+				break
+			}
+			if f, err = js.PublishMsgAsync(msg, opts...); err == nil {
+				break
+			}
+			err = b.connErr(rejected(err))
+			if check == nil || !errors.Is(err, jetstream.ErrTooManyStalledMsgs) || waited+stall >= ackTimeout {
+				break
+			}
+		}
 		if err != nil {
-			a.fail(i, b.connErr(rejected(err)))
+			a.fail(i, err)
 			continue
 		}
 		a.futures[i] = f
 	}
 	return a
 }
+
+// checkedStallStep is how long SendChecked waits for room in the window between two checks.
+const checkedStallStep = 20 * time.Millisecond
 
 // publisher returns the publishing handle for ackTimeout, made on first use and kept for the
 // life of the connection: its window of 256 awaiting messages and its ack timeout are shared

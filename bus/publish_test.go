@@ -270,3 +270,32 @@ func TestNATSHeader(t *testing.T) {
 		})
 	}
 }
+
+// TestSendCheckedStopsAtFailedCheck: once the check fails, no further message is sent, each
+// failing with the check's error; those sent before are stored.
+func TestSendCheckedStopsAtFailedCheck(t *testing.T) {
+	b := newBus(t)
+	ended := errors.New("term ended")
+	calls := 0
+	check := func() error {
+		calls++
+		if calls > 300 { // beyond the window of 256: waits for room may come first
+			return ended
+		}
+		return nil
+	}
+	msgs := messages("articles.new.ar.x", "checked", 400)
+	errs := b.SendChecked(t.Context(), msgs, 5*time.Second, check).Wait(t.Context())
+	sent := slices.IndexFunc(errs, func(err error) bool { return err != nil })
+	if sent < 256 {
+		t.Fatalf("first failure at message %d (%v), want the window's 256 sent at least", sent, errs[max(sent, 0)])
+	}
+	for i, err := range errs[sent:] {
+		if !errors.Is(err, ended) {
+			t.Fatalf("message %d: got %v, want the check's error", sent+i, err)
+		}
+	}
+	if got := streamState(t, b.js, testStream).Msgs; got != uint64(sent) {
+		t.Errorf("stream holds %d messages, want the %d sent before the check failed", got, sent)
+	}
+}

@@ -36,7 +36,8 @@ var errNoStreamStore = errors.New("pipeline: the store cannot follow a stream")
 // recomputed from its title and text, in the duplicate index; the sequence is recorded in the
 // same transaction. An article already recorded (the leader's own, or an update event of a
 // known article) is not recorded again: its outbox message, if still unsent, is marked sent,
-// since the stream holds it. It reports whether a was recorded.
+// since the stream holds it. A message without an id, feed or fetch time is skipped, its
+// sequence recorded. It reports whether a was recorded.
 func (p *Pipeline) Apply(ctx context.Context, stream string, seq uint64, a *article.Article, msgID string) (bool, error) {
 	ss, ok := p.store.(StreamStore)
 	if !ok {
@@ -44,6 +45,13 @@ func (p *Pipeline) Apply(ctx context.Context, stream string, seq uint64, a *arti
 	}
 	p.ingestMu.Lock()
 	defer p.ingestMu.Unlock()
+	if a.ID == "" || a.FeedID == "" || a.FetchedAt.IsZero() {
+		// Not an article feedd published: skipped, so that it cannot stop the follower.
+		p.log.Warn("a message of the stream is not an article: skipped", "stream", stream, "seq", seq,
+			"id", a.ID, "feed", a.FeedID)
+		_, err := ss.Follow(ctx, stream, seq, nil, "", time.Now())
+		return false, err
+	}
 	text := a.ContentText
 	if text == "" {
 		text = a.Summary

@@ -110,9 +110,10 @@ func (p *Pipeline) feeds() []Feed {
 	return p.opts.Feeds
 }
 
-// setFeeds replaces the feed list, so that the next Run (a replica leading again, in cluster
-// mode) starts with the reloaded list.
-func (p *Pipeline) setFeeds(feeds []Feed) {
+// SetFeeds replaces the feed list that the next Run starts with: in cluster mode, a list
+// reloaded while the replica stands by. A running Run takes a new list from its reload
+// channel instead (which calls it too).
+func (p *Pipeline) SetFeeds(feeds []Feed) {
 	p.feedsMu.Lock()
 	defer p.feedsMu.Unlock()
 	p.opts.Feeds = feeds

@@ -14,7 +14,7 @@ import (
 // charset or zone applies from its next poll. A changed URL makes it a new feed, as at a
 // restart: polled soon, without the old URL's validators. Reload logs what changed.
 func (s *scheduler) reload(ctx context.Context, feeds []Feed) {
-	s.p.setFeeds(feeds)
+	s.p.SetFeeds(feeds)
 	now := s.clock.Now()
 	want := make(map[string]Feed, len(feeds))
 	for _, f := range feeds {

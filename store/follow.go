@@ -135,14 +135,15 @@ WHERE id IN (SELECT msg_id FROM outbox WHERE sent_at IS NULL) RETURNING id`)
 	return ids, nil
 }
 
-// UnsentThrough reports whether an outbox message with a sequence at or below seq is unsent.
-func (s *Store) UnsentThrough(ctx context.Context, seq int64) (bool, error) {
-	var ok bool
-	err := s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM outbox WHERE sent_at IS NULL AND seq <= ?)`, seq).Scan(&ok)
+// OldestUnsent returns the sequence of the oldest unsent outbox message, 0 when none is: every
+// message below it is published.
+func (s *Store) OldestUnsent(ctx context.Context) (int64, error) {
+	var seq int64
+	err := s.db.QueryRowContext(ctx, `SELECT coalesce(min(seq), 0) FROM outbox WHERE sent_at IS NULL`).Scan(&seq)
 	if err != nil {
-		return false, fmt.Errorf("store: unsent through %d: %w", seq, classify(err))
+		return 0, fmt.Errorf("store: oldest unsent message: %w", classify(err))
 	}
-	return ok, nil
+	return seq, nil
 }
 
 // LastSeq returns the sequence of the last message queued in the outbox, 0 for none.

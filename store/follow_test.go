@@ -83,3 +83,21 @@ func TestFollowThenDropUnsent(t *testing.T) {
 		t.Errorf("Applied: got %d, %v, want 13", got, err)
 	}
 }
+
+func TestOldestUnsentAndLastSeq(t *testing.T) {
+	s := openTest(t)
+	ctx := t.Context()
+	if o, err := s.OldestUnsent(ctx); err != nil || o != 0 {
+		t.Fatalf("OldestUnsent of an empty outbox: got %d, %v, want 0", o, err)
+	}
+	seqs := fill(t, s, 3)
+	if err := s.MarkSent(ctx, seqs[:1], time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if o, err := s.OldestUnsent(ctx); err != nil || o != seqs[1] {
+		t.Errorf("OldestUnsent: got %d, %v, want %d", o, err, seqs[1])
+	}
+	if l, err := s.LastSeq(ctx); err != nil || l != seqs[2] {
+		t.Errorf("LastSeq: got %d, %v, want %d", l, err, seqs[2])
+	}
+}

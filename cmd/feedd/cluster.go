@@ -168,7 +168,7 @@ func (r *replica) apply(ctx context.Context, msg jetstream.Msg) error {
 	}
 	stream, seq := r.d.parts.stream.Name, md.Sequence.Stream
 	var a article.Article
-	if err := json.Unmarshal(msg.Data(), &a); err != nil || a.ID == "" || a.FeedID == "" || a.FetchedAt.IsZero() {
+	if err := json.Unmarshal(msg.Data(), &a); err != nil {
 		r.log.Warn("cluster: a message of the stream is not an article: skipped", "stream", stream, "seq", seq,
 			"subject", msg.Subject(), "err", err)
 		_, err := r.d.store.Follow(ctx, stream, seq, nil, "", time.Now())
@@ -283,11 +283,6 @@ func (r *replica) lead(ctx context.Context, l *cluster.Lease, release context.Ca
 		r.dropUnsent()
 		return
 	}
-	stopRelay()
-	<-relayDone
-	stopState()
-	<-stateDone
-	r.state.end()
 	reason := context.Cause(term)
 	if reason == nil {
 		reason = l.Check()
@@ -303,7 +298,14 @@ func (r *replica) lead(ctx context.Context, l *cluster.Lease, release context.Ca
 	if reason == nil {
 		reason = errors.New("term ended")
 	}
+	// Polling has stopped, and the relay sends nothing more (it checks the lease before each
+	// message); say so before waiting for it to return.
 	d.log.Warn("lost the lead", "epoch", l.Epoch(), "holder", r.id, "reason", reason.Error())
+	stopRelay()
+	<-relayDone
+	stopState()
+	<-stateDone
+	r.state.end()
 	r.dropUnsent()
 }
 
@@ -463,10 +465,16 @@ func (w *stateWriter) flush(ctx context.Context, feeds *cluster.Feeds, t cluster
 		ready = append(ready, p)
 	}
 	w.mu.Unlock()
+	if len(ready) == 0 {
+		return
+	}
+	oldest, err := w.st.OldestUnsent(ctx)
+	if err != nil {
+		return
+	}
 	for _, p := range ready {
-		unsent, err := w.st.UnsentThrough(ctx, p.mark)
-		if err != nil || unsent {
-			continue
+		if oldest != 0 && oldest <= p.mark {
+			continue // messages of its fetch, or of one before it, are not published yet
 		}
 		if err := feeds.Put(ctx, t, p.feed); err != nil {
 			if ctx.Err() == nil && t.Check() == nil {
@@ -499,6 +507,24 @@ func (d *daemon) runCluster(ctx context.Context, reload <-chan []pipeline.Feed) 
 	bgCtx, stopBg := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBg()
 
+	// A reloaded feed list is taken whatever the role: a standby keeps it for its next term,
+	// a leader's scheduler takes it at once.
+	terms := make(chan []pipeline.Feed, 1)
+	d.bg.Go(func() {
+		for {
+			select {
+			case <-bgCtx.Done():
+				return
+			case feeds := <-reload:
+				d.pipe.SetFeeds(feeds)
+				select { // a list no term took is replaced
+				case <-terms:
+				default:
+				}
+				terms <- feeds
+			}
+		}
+	})
 	d.ensureStream(ctx)
 	if ctx.Err() == nil && r.setup(ctx) == nil {
 		d.bg.Go(func() { r.follow(bgCtx) })
@@ -507,7 +533,7 @@ func (d *daemon) runCluster(ctx context.Context, reload <-chan []pipeline.Feed) 
 			if err != nil {
 				break
 			}
-			r.lead(ctx, l, release, reload, func() time.Time { return deadline().Add(-2 * time.Second) })
+			r.lead(ctx, l, release, terms, func() time.Time { return deadline().Add(-2 * time.Second) })
 			if ctx.Err() == nil {
 				// Give another replica the chance to lead before campaigning again.
 				select {
