@@ -448,7 +448,7 @@ func clusterLines(log string) string {
 	lines := strings.Split(strings.TrimRight(log, "\n"), "\n")
 	var out []string
 	for i, l := range lines {
-		if strings.Contains(l, "lead") || strings.Contains(l, "cluster") || strings.Contains(l, "nats") ||
+		if strings.Contains(l, "lead") || strings.Contains(l, "poll round") || strings.Contains(l, "cluster") || strings.Contains(l, "nats") ||
 			strings.Contains(l, "WARN") || strings.Contains(l, "ERROR") || !strings.HasPrefix(l, "{") || i == len(lines)-1 {
 			out = append(out, l)
 		}
