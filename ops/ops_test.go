@@ -2,6 +2,7 @@ package ops
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -81,5 +82,32 @@ func TestListenRefusesBusyAddress(t *testing.T) {
 	defer s.Shutdown(context.Background())
 	if _, err := Listen(s.Addr(), prometheus.NewRegistry(), nil, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), s.Addr()) {
 		t.Errorf("got %v, want an error naming %s", err, s.Addr())
+	}
+}
+
+// TestReadyzInfo: what SetInfo gives joins the /readyz JSON, without replacing "ready" or
+// "checks".
+func TestReadyzInfo(t *testing.T) {
+	s, err := Listen("127.0.0.1:0", prometheus.NewRegistry(), map[string]Check{"database": func(context.Context) error { return nil }},
+		slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SetInfo(func(context.Context) map[string]string {
+		return map[string]string{"role": "standby", "leader": "feedd-a", "ready": "overridden?"}
+	})
+	go s.Serve()
+	defer s.Shutdown(context.Background())
+	resp, err := http.Get("http://" + s.Addr() + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var got map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
+		t.Fatal(err)
+	}
+	if got["role"] != "standby" || got["leader"] != "feedd-a" || got["ready"] != true || got["checks"] == nil {
+		t.Errorf("/readyz: got %v, want role standby, leader feedd-a, ready true and the checks", got)
 	}
 }

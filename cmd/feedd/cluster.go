@@ -249,7 +249,8 @@ func (r *replica) lead(ctx context.Context, l *cluster.Lease, release context.Ca
 	defer stopState()
 	stateDone := make(chan struct{})
 	err := r.prepare(pollCtx, l)
-	if err == nil {
+	took := err == nil
+	if took {
 		go func() {
 			defer close(stateDone)
 			r.state.run(stateCtx, r.feeds, l)
@@ -300,13 +301,39 @@ func (r *replica) lead(ctx context.Context, l *cluster.Lease, release context.Ca
 	}
 	// Polling has stopped, and the relay sends nothing more (it checks the lease before each
 	// message); say so before waiting for it to return.
-	d.log.Warn("lost the lead", "epoch", l.Epoch(), "holder", r.id, "reason", reason.Error())
+	if took {
+		d.log.Warn("lost the lead", "epoch", l.Epoch(), "holder", r.id, "reason", reason.Error())
+	} else {
+		d.log.Warn("could not take the lead", "epoch", l.Epoch(), "holder", r.id, "reason", reason.Error())
+	}
 	stopRelay()
 	<-relayDone
 	stopState()
 	<-stateDone
 	r.state.end()
 	r.dropUnsent()
+}
+
+// catchUp waits until the follower has applied what the stream held at start, before the
+// replica first campaigns: a replica far behind (new, or back after a long absence) leaves the
+// lead to a hot standby rather than keep the feeds unpolled while it catches up.
+func (r *replica) catchUp(ctx context.Context) {
+	start := time.Now()
+	for ctx.Err() == nil {
+		last, err := r.follower.WaitCaughtUp(ctx)
+		if err == nil {
+			r.log.Info("cluster: caught up with the stream", "stream", r.d.parts.stream.Name, "seq", last,
+				"took", time.Since(start).Round(time.Millisecond))
+			return
+		}
+		if ctx.Err() == nil {
+			r.log.Warn("cluster: cannot read the stream's state yet, retrying", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}
 }
 
 // dropUnsent drops what this replica recorded but did not publish, once its relay stopped.
@@ -530,6 +557,7 @@ func (d *daemon) runCluster(ctx context.Context, reload <-chan []pipeline.Feed) 
 	d.ensureStream(ctx)
 	if ctx.Err() == nil && r.setup(ctx) == nil {
 		d.bg.Go(func() { r.follow(bgCtx) })
+		r.catchUp(ctx)
 		for ctx.Err() == nil {
 			l, release, err := r.campaign(ctx)
 			if err != nil {

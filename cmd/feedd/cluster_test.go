@@ -291,6 +291,10 @@ func TestClusterFailover(t *testing.T) {
 	if r := standby.readyz(t); r["role"] != roleStandby || r["leader"] != leader.id {
 		t.Errorf("standby /readyz: got role %v leader %v, want %s and %s", r["role"], r["leader"], roleStandby, leader.id)
 	}
+	if _, page := httpGet("http://" + standby.d.ops.Addr() + "/"); !strings.Contains(page, "role: <b>standby</b>") ||
+		!strings.Contains(page, "leader: <b>"+leader.id+"</b>") {
+		t.Errorf("the standby's status page does not say its role and who leads")
+	}
 	var cfg config.Config
 	cfg.NATS.URL, cfg.Cluster.Name, cfg.Cluster.LeaseTTL = nc.URLs(), "hatest", ttl
 	env := func(id string) func(string) string {
