@@ -106,19 +106,19 @@ func TestHAChecksFail(t *testing.T) {
 	ha := []haMsg{story("b", "b", "", 5), story("a", "b", "b", 5), story("c", "c", "", 9), story("d", "d", "", 9), story("e", "e", "", 9),
 		story("g", "g", "", 12), story("f", "g", "g", 12)}
 	rec = &errRecorder{TB: t}
-	across, candidates, orderOnly := verdictDiff(rec, base, ha)
+	across, candidates, orderOnly := verdictDiff(rec, base, ha, 0)
 	if len(rec.errs) != 0 || len(across) != 2 || candidates != 4 || orderOnly != 2 {
 		t.Errorf("verdictDiff: across %v, candidates %d, order only %d, errors %q; want 2 across of 4, f and g's originals swapped by order, no error",
 			across, candidates, orderOnly, rec.errs)
 	}
 	ha[4] = story("e", "d", "d", 9)
 	rec = &errRecorder{TB: t}
-	if across, _, _ := verdictDiff(rec, base, ha); len(rec.errs) != 0 || len(across) != 3 {
+	if across, _, _ := verdictDiff(rec, base, ha, 0); len(rec.errs) != 0 || len(across) != 3 {
 		t.Errorf("verdictDiff: a later term grouped d and e: across %v, errors %q; want 3 across, no error", across, rec.errs)
 	}
 	ha[3], ha[4] = story("d", "d", "", 5), story("e", "d", "d", 5)
 	rec = &errRecorder{TB: t}
-	if verdictDiff(rec, base, ha); len(rec.errs) == 0 {
+	if verdictDiff(rec, base, ha, 0); len(rec.errs) == 0 {
 		t.Error("verdictDiff: a pair the first term grouped unlike the single replica passes")
 	}
 }

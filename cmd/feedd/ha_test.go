@@ -134,7 +134,9 @@ func testFailover(t *testing.T, sc failoverRun) {
 	}
 	haCheckReady(t, replicas)
 
-	across, candidates, orderOnly := verdictDiff(t, base, msgs)
+	// The poll order alone regroups a pair now and then (issue 13): 0 to 2 pairs of the first
+	// term's stories measured in a dozen runs.
+	across, candidates, orderOnly := verdictDiff(t, base, msgs, 3)
 	t.Logf("%d pairs decided across a failover, of %d pairs in stories a later term had a hand in; %d articles new in one run and a duplicate in the other within the same story (poll order)",
 		len(across), candidates, orderOnly)
 	// A later term's leader matches with fingerprints it recomputed while following the stream,
