@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -73,7 +74,10 @@ func (f *Follower) Run(ctx context.Context, after uint64) error {
 	if err != nil {
 		return fmt.Errorf("cluster: follow %s: %w", f.stream, err)
 	}
-	it, err := cons.Messages()
+	// Short pulls with heartbeats: a pull the server lost (its stream leader moved, a server
+	// restarted) is noticed after two missed heartbeats and the consumer reset, within seconds
+	// rather than the ten an ordered consumer waits by default.
+	it, err := cons.Messages(jetstream.PullExpiry(followPull), jetstream.PullHeartbeat(followPull/4))
 	if err != nil {
 		return fmt.Errorf("cluster: follow %s: %w", f.stream, err)
 	}
@@ -108,6 +112,9 @@ func (f *Follower) Run(ctx context.Context, after uint64) error {
 		f.advance(seq)
 	}
 }
+
+// followPull is how long one pull request of the follower waits for messages.
+const followPull = 2 * time.Second
 
 // ErrBehind is returned by WaitCaughtUp when its context ends first.
 var ErrBehind = errors.New("cluster: not caught up with the stream")

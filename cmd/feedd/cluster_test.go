@@ -505,6 +505,12 @@ func TestClusterStandbyTakesReloadedFeeds(t *testing.T) {
 		t.Fatal("the standby did not take a reloaded feed list")
 	}
 	leader.stop(t)
-	waitFor(t, "the standby to lead", 2*ttl, func() bool { return len(standby.logEntries("took the lead")) == 1 })
+	deadline := time.Now().Add(2 * ttl)
+	for len(standby.logEntries("took the lead")) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the standby did not lead within %v; its log:\n%s", 2*ttl, standby.log.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	waitFor(t, "feed two's 2 articles in the stream", 10*time.Second, func() bool { return count() >= 5 })
 }
