@@ -22,8 +22,8 @@
 //	feeds:
 //	  - {<<: *egypt, id: youm7, url: "https://www.youm7.com/rss/SectionRss?SectionID=65"}
 //
-// Any other unknown key, and any unknown FEEDD_* variable except FEEDD_CONFIG (ConfigEnv), is a
-// problem, so that a typo does not go unnoticed.
+// Any other unknown key, and any unknown FEEDD_* variable except FEEDD_CONFIG (ConfigEnv) and
+// FEEDD_REPLICA_ID (ReplicaIDEnv), is a problem, so that a typo does not go unnoticed.
 package config
 
 import (

@@ -9,6 +9,10 @@ import (
 // ignores it rather than report it as unknown.
 const ConfigEnv = envPrefix + "CONFIG"
 
+// ReplicaIDEnv is the environment variable that names a replica in cluster mode (cmd/feedd
+// reads it). Load ignores it rather than report it as unknown.
+const ReplicaIDEnv = envPrefix + "REPLICA_ID"
+
 // applyEnv applies the FEEDD_* variables of environ to cfg. Every scalar key in configFields has
 // a variable (see envName); a variable set to "" sets the key to "" (FEEDD_NATS_URL= selects the
 // embedded server, FEEDD_HTTP_LISTEN= disables the ops listener), an absent one changes nothing.
@@ -43,7 +47,7 @@ func applyEnv(cfg *Config, environ []string) Problems {
 			if err := f.set(cfg, value); err != nil {
 				ps.add(name, value, err.Error())
 			}
-		case name == ConfigEnv:
+		case name == ConfigEnv, name == ReplicaIDEnv:
 		case name == envName(feedsKey) || strings.HasPrefix(name, envName(feedsKey)+"_"):
 			ps.add(name, "", "feeds cannot be set from the environment; list them in the config file")
 		default:

@@ -412,7 +412,9 @@ func (r *replica) prepare(ctx context.Context, l *cluster.Lease) error {
 
 // loadFeedState makes the feed state in st that of the bucket: each feed in shared as it is
 // there; a feed only known locally keeps its state without validators, which only the bucket
-// may carry (they were written after the fetch's articles were in the stream).
+// may carry (they were written after the fetch's articles were in the stream), and without its
+// next poll: this replica set it in an earlier term whose articles of that feed may not have
+// reached the stream (dropped as unsent), so the feed is due at once, not a poll interval on.
 func loadFeedState(ctx context.Context, st *store.Store, shared []store.Feed) error {
 	inBucket := make(map[string]bool, len(shared))
 	for _, f := range shared {
@@ -426,10 +428,10 @@ func loadFeedState(ctx context.Context, st *store.Store, shared []store.Feed) er
 		return err
 	}
 	for _, f := range local {
-		if inBucket[f.ID] || f.ETag == "" && f.LastModified == "" {
+		if inBucket[f.ID] || f.ETag == "" && f.LastModified == "" && f.NextPollAt.IsZero() {
 			continue
 		}
-		f.ETag, f.LastModified = "", ""
+		f.ETag, f.LastModified, f.NextPollAt = "", "", time.Time{}
 		if err := st.PutFeed(ctx, f); err != nil {
 			return err
 		}

@@ -24,6 +24,14 @@ type Cluster struct {
 // ports, waits until it has a meta leader, and shuts it down when the test ends.
 func RunCluster(t testing.TB, n int) *Cluster {
 	t.Helper()
+	return RunClusterWith(t, n, func(int, *server.Options) {})
+}
+
+// RunClusterWith is RunCluster with server i's options changed by set first. For example,
+// o.Cluster.NoAdvertise keeps the servers from telling clients the other servers' addresses,
+// so that a client connected through a [Proxy] cannot go around it when the proxy is cut.
+func RunClusterWith(t testing.TB, n int, set func(i int, o *server.Options)) *Cluster {
+	t.Helper()
 	ports := freePorts(t, 2*n)
 	routes := make([]string, n)
 	for i := range n {
@@ -47,6 +55,7 @@ func RunCluster(t testing.TB, n int) *Cluster {
 			},
 			Routes: server.RoutesFromStr(strings.Join(routes, ",")),
 		}
+		set(i, c.opts[i])
 	}
 	t.Cleanup(func() {
 		for i := range c.servers {
@@ -153,4 +162,15 @@ func freePorts(t testing.TB, n int) []int {
 		ln.Close()
 	}
 	return ports
+}
+
+// StreamLeader returns the index of the running server that leads the stream's Raft group (in
+// the global account, as clients without credentials use), or -1 when none does now.
+func (c *Cluster) StreamLeader(stream string) int {
+	for i, s := range c.servers {
+		if s != nil && s.JetStreamIsStreamLeader(server.DEFAULT_GLOBAL_ACCOUNT, stream) {
+			return i
+		}
+	}
+	return -1
 }
