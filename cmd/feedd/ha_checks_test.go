@@ -93,32 +93,32 @@ func TestHAChecksFail(t *testing.T) {
 		}
 	}
 
-	// Stories: a, b, c one story in the single run. In the run with failovers, c (epoch 9)
-	// is not matched with a and b (epoch 5, the first term): allowed, listed. f and g are one
-	// story in both, with the other one first (poll order). d and e are one story only in the
-	// run with failovers: allowed when a later term (9) decided them, an error when the first
-	// term (5) alone did.
-	story := func(id, cluster, dupOf string, epoch uint64) haMsg {
-		return haMsg{id: id, cluster: cluster, duplicateOf: dupOf, epoch: epoch}
+	// Pairs judged one story (same_story): a, b, c in the single run. In the run with
+	// failovers, c (epoch 9) is not judged one story with a and b (epoch 5, the first term):
+	// allowed, listed. f and g are one story in both, with the other one first (poll order).
+	// d and e are one story only in the run with failovers: allowed when a later term (9)
+	// decided them, an error when the first term (5) alone did.
+	story := func(id, dupOf string, epoch uint64, same ...string) haMsg {
+		return haMsg{id: id, duplicateOf: dupOf, epoch: epoch, sameStory: same}
 	}
-	base := []haMsg{story("a", "a", "", 0), story("b", "a", "a", 0), story("c", "a", "a", 0), story("d", "d", "", 0), story("e", "e", "", 0),
-		story("f", "f", "", 0), story("g", "f", "f", 0)}
-	ha := []haMsg{story("b", "b", "", 5), story("a", "b", "b", 5), story("c", "c", "", 9), story("d", "d", "", 9), story("e", "e", "", 9),
-		story("g", "g", "", 12), story("f", "g", "g", 12)}
+	base := []haMsg{story("a", "", 0), story("b", "a", 0, "a"), story("c", "a", 0, "a", "b"), story("d", "", 0), story("e", "", 0),
+		story("f", "", 0), story("g", "f", 0, "f")}
+	ha := []haMsg{story("b", "", 5), story("a", "b", 5, "b"), story("c", "", 9), story("d", "", 9), story("e", "", 9),
+		story("g", "", 12), story("f", "g", 12, "g")}
 	rec = &errRecorder{TB: t}
-	across, candidates, orderOnly := verdictDiff(rec, base, ha, 0)
-	if len(rec.errs) != 0 || len(across) != 2 || candidates != 4 || orderOnly != 2 {
-		t.Errorf("verdictDiff: across %v, candidates %d, order only %d, errors %q; want 2 across of 4, f and g's originals swapped by order, no error",
+	across, candidates, orderOnly := verdictDiff(rec, base, ha)
+	if len(rec.errs) != 0 || len(across) != 2 || candidates != 3 || orderOnly != 5 {
+		t.Errorf("verdictDiff: across %v, candidates %d, order only %d, errors %q; want 2 across of 3, 5 new in one run and a duplicate in the other, no error",
 			across, candidates, orderOnly, rec.errs)
 	}
-	ha[4] = story("e", "d", "d", 9)
+	ha[4] = story("e", "d", 9, "d")
 	rec = &errRecorder{TB: t}
-	if across, _, _ := verdictDiff(rec, base, ha, 0); len(rec.errs) != 0 || len(across) != 3 {
-		t.Errorf("verdictDiff: a later term grouped d and e: across %v, errors %q; want 3 across, no error", across, rec.errs)
+	if across, _, _ := verdictDiff(rec, base, ha); len(rec.errs) != 0 || len(across) != 3 {
+		t.Errorf("verdictDiff: a later term judged d and e one story: across %v, errors %q; want 3 across, no error", across, rec.errs)
 	}
-	ha[3], ha[4] = story("d", "d", "", 5), story("e", "d", "d", 5)
+	ha[3], ha[4] = story("d", "", 5), story("e", "d", 5, "d")
 	rec = &errRecorder{TB: t}
-	if verdictDiff(rec, base, ha, 0); len(rec.errs) == 0 {
-		t.Error("verdictDiff: a pair the first term grouped unlike the single replica passes")
+	if verdictDiff(rec, base, ha); len(rec.errs) == 0 {
+		t.Error("verdictDiff: a pair the first term judged unlike the single replica passes")
 	}
 }

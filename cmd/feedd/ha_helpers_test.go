@@ -473,6 +473,7 @@ type haMsg struct {
 	url         string // canonical_url
 	duplicateOf string
 	cluster     string
+	sameStory   []string // same_story: the earlier articles it was judged one story with
 	epoch       uint64
 	epochRaw    string
 }
@@ -483,10 +484,11 @@ func haMessages(t *testing.T, natsURL string) []haMsg {
 	var out []haMsg
 	for _, m := range streamMessages(t, natsURL, "ARTICLES") {
 		var body struct {
-			ID           string `json:"id"`
-			CanonicalURL string `json:"canonical_url"`
-			DuplicateOf  string `json:"duplicate_of"`
-			ClusterID    string `json:"cluster_id"`
+			ID           string   `json:"id"`
+			CanonicalURL string   `json:"canonical_url"`
+			DuplicateOf  string   `json:"duplicate_of"`
+			ClusterID    string   `json:"cluster_id"`
+			SameStory    []string `json:"same_story"`
 		}
 		if err := json.Unmarshal(m.Data(), &body); err != nil {
 			t.Fatalf("message on %s is not JSON: %v", m.Subject(), err)
@@ -498,7 +500,7 @@ func haMessages(t *testing.T, natsURL string) []haMsg {
 		raw := m.Headers().Get(epochHeader)
 		epoch, _ := strconv.ParseUint(raw, 10, 64)
 		out = append(out, haMsg{seq: meta.Sequence.Stream, stamp: meta.Timestamp, msgID: m.Headers().Get("Nats-Msg-Id"),
-			id: body.ID, url: body.CanonicalURL, duplicateOf: body.DuplicateOf, cluster: body.ClusterID,
+			id: body.ID, url: body.CanonicalURL, duplicateOf: body.DuplicateOf, cluster: body.ClusterID, sameStory: body.SameStory,
 			epoch: epoch, epochRaw: raw})
 	}
 	return out
@@ -555,48 +557,37 @@ func haReadyz(addr string) (role, leader string, err error) {
 	return r.Role, r.Leader, nil
 }
 
-// haIDPairs returns the unordered pairs of article ids that msgs put in one story, and each
-// article's story.
-func haIDPairs(msgs []haMsg) (pairs map[[2]string]bool, story map[string]string) {
-	stories := map[string][]string{}
-	story = map[string]string{}
+// haSamePairs returns the unordered pairs of article ids that msgs judged one story (each
+// message's same_story with its own id): the set that does not depend on the poll order.
+func haSamePairs(msgs []haMsg) map[[2]string]bool {
+	pairs := map[[2]string]bool{}
 	for _, m := range msgs {
-		stories[m.cluster] = append(stories[m.cluster], m.id)
-		story[m.id] = m.cluster
-	}
-	pairs = map[[2]string]bool{}
-	for _, ids := range stories {
-		slices.Sort(ids)
-		for i := range ids {
-			for j := i + 1; j < len(ids); j++ {
-				pairs[[2]string{ids[i], ids[j]}] = true
+		for _, o := range m.sameStory {
+			p := [2]string{m.id, o}
+			if p[1] < p[0] {
+				p[0], p[1] = p[1], p[0]
 			}
+			pairs[p] = true
 		}
 	}
-	return pairs, story
+	return pairs
 }
 
 // verdictDiff compares the verdicts of a run with failovers (ha) with those of a single replica
-// over the same feeds (base), as stories: the pairs of articles each run puts in one story.
+// over the same feeds (base), as the pairs of articles each run judged one story (same_story),
+// which do not depend on the order in which the polls reached the decision (issue 13).
 //
-// A pair that one run groups and the other does not is allowed when it was decided across a
-// failover: when a term after the first had a hand in the stories it touches (its two
-// articles' stories in either run hold an article a later term decided). A later term's leader
-// matches against an index it built by following the stream, with fingerprints recomputed from
-// the published text (see package cluster), so both its matches with earlier articles and its
-// fingerprints of later ones may differ from a single replica's, and a story's grouping
-// follows from any of its members' matches. Those pairs are returned and logged. A differing
-// pair in stories that the first term alone decided is not the failover's doing: that term
-// started as the single replica did. One replica should group alike whatever the poll order,
-// but it does not today (TestShuffledRunsSameStories, issue 13): up to orderNoise such pairs,
-// or a fifth of the pairs in those stories if more, are logged as the poll order's; more are
-// an error. candidates counts the pairs (of either run) in stories a
-// later term had a hand in: the most that could differ.
+// A pair whose two articles the first term decided must be judged as the single replica
+// judged it: that term started as the single replica did. A pair with an article that a later
+// term decided is decided across a failover: the later leader judged it against an index it
+// built by following the stream, with fingerprints recomputed from the published text (see
+// package cluster), whose rare words may differ from the leader's, so such a pair may differ;
+// those are returned and logged. candidates counts the pairs (of either run) with an article a
+// later term decided: the most that could differ.
 //
-// An article new in one run and a duplicate in the other while its story is the same in both
-// is the poll order's doing (which article of a story came first), not the failover's: those
-// are counted in orderOnly.
-func verdictDiff(t testing.TB, base, ha []haMsg, orderNoise int) (across [][2]string, candidates, orderOnly int) {
+// An article new in one run and a duplicate in the other is the poll order's doing (which
+// article of a story came first), not the failover's: those are counted in orderOnly.
+func verdictDiff(t testing.TB, base, ha []haMsg) (across [][2]string, candidates, orderOnly int) {
 	t.Helper()
 	epoch := map[string]uint64{}
 	first := uint64(0)
@@ -606,38 +597,18 @@ func verdictDiff(t testing.TB, base, ha []haMsg, orderNoise int) (across [][2]st
 			first = m.epoch
 		}
 	}
-	bp, bs := haIDPairs(base)
-	hp, hs := haIDPairs(ha)
-	// The stories of either run that a later term had a hand in.
-	later := func(story map[string]string) map[string]bool {
-		out := map[string]bool{}
-		for id, s := range story {
-			if epoch[id] != first {
-				out[s] = true
-			}
-		}
-		return out
-	}
-	bl, hl := later(bs), later(hs)
-	afterFirst := func(p [2]string) bool {
-		for _, id := range p {
-			if bl[bs[id]] || hl[hs[id]] {
-				return true
-			}
-		}
-		return false
-	}
+	later := func(p [2]string) bool { return epoch[p[0]] != first || epoch[p[1]] != first }
+	bp, hp := haSamePairs(base), haSamePairs(ha)
 	for p := range bp {
-		if bl[bs[p[0]]] {
+		if later(p) {
 			candidates++
 		}
 	}
 	for p := range hp {
-		if !bp[p] && hl[hs[p[0]]] {
+		if !bp[p] && later(p) {
 			candidates++
 		}
 	}
-	touched := map[string]bool{}
 	sameTerm := 0
 	for _, d := range []struct {
 		name     string
@@ -647,34 +618,20 @@ func verdictDiff(t testing.TB, base, ha []haMsg, orderNoise int) (across [][2]st
 			if d.to[p] {
 				continue
 			}
-			touched[p[0]], touched[p[1]] = true, true
-			if afterFirst(p) {
+			if later(p) {
 				across = append(across, p)
 				t.Logf("decided across a failover, one story for %s: %.12s (epoch %d) and %.12s (epoch %d)",
 					d.name, p[0], epoch[p[0]], p[1], epoch[p[1]])
 				continue
 			}
-			sameTerm++
-			t.Logf("one story for %s: %.12s and %.12s, whose stories the first term (epoch %d) alone decided", d.name, p[0], p[1], first)
+			if sameTerm++; sameTerm <= 10 {
+				t.Errorf("one story for %s: %.12s and %.12s, both decided by the first term (epoch %d), which started as the single replica did",
+					d.name, p[0], p[1], first)
+			}
 		}
 	}
-	firstPairs := 0
-	for p := range bp {
-		if !afterFirst(p) {
-			firstPairs++
-		}
-	}
-	for p := range hp {
-		if !bp[p] && !afterFirst(p) {
-			firstPairs++
-		}
-	}
-	if noise := max(orderNoise, firstPairs/5); sameTerm > noise {
-		t.Errorf("%d of %d pairs in stories that the first term alone decided are grouped unlike the single replica's, want at most %d (poll order, issue 13)",
-			sameTerm, firstPairs, noise)
-	} else {
-		t.Logf("%d of %d pairs in stories that the first term alone decided are grouped unlike the single replica's: the poll order's doing (issue 13)",
-			sameTerm, firstPairs)
+	if sameTerm > 0 {
+		t.Errorf("%d pairs both decided by the first term are judged unlike the single replica's", sameTerm)
 	}
 	verdict := func(m haMsg) string {
 		if m.duplicateOf == "" {
@@ -687,7 +644,7 @@ func verdictDiff(t testing.TB, base, ha []haMsg, orderNoise int) (across [][2]st
 		bv[m.id] = verdict(m)
 	}
 	for _, m := range ha {
-		if v, ok := bv[m.id]; ok && v != verdict(m) && !touched[m.id] {
+		if v, ok := bv[m.id]; ok && v != verdict(m) {
 			orderOnly++
 		}
 	}

@@ -134,19 +134,17 @@ func testFailover(t *testing.T, sc failoverRun) {
 	}
 	haCheckReady(t, replicas)
 
-	// The poll order alone regroups pairs (issue 13): of the pairs in stories the first term
-	// alone decided, 0 to 2 differed over one day and up to 11 of 90 over three days, in a
-	// dozen runs.
-	across, candidates, orderOnly := verdictDiff(t, base, msgs, 3)
-	t.Logf("%d pairs decided across a failover, of %d pairs in stories a later term had a hand in; %d articles new in one run and a duplicate in the other within the same story (poll order)",
+	across, candidates, orderOnly := verdictDiff(t, base, msgs)
+	t.Logf("%d pairs decided across a failover differ, of %d pairs judged one story with an article a later term decided; %d articles new in one run and a duplicate in the other (which article of a story came first)",
 		len(across), candidates, orderOnly)
 	// A later term's leader matches with fingerprints it recomputed while following the stream,
-	// which differ from the leader's in the rare words they keep (package cluster), so some
-	// pairs differ either way: 8% of the candidates measured over one day, 14% over three. A
-	// standby that learnt nothing from the stream (its index emptied at restart) differed on
-	// half of them. A quarter tells the two apart with room for the noise.
-	if bound := max(5, candidates/4); len(across) > bound {
-		t.Errorf("%d pairs decided across a failover differ from the single replica's, want at most %d (a quarter of the %d pairs in stories a later term had a hand in)",
+	// with its own document frequencies (package cluster), so a pair with an article it decided
+	// may be judged unlike the single replica's. Measured on the pairs judged one story
+	// (same_story), none did: 0 of 308 over one day, 0 of 1,383 over three. A standby that
+	// learnt nothing from the stream would miss every pair whose earlier article an earlier
+	// term decided; a fiftieth leaves room for the rare words and catches that.
+	if bound := max(3, candidates/50); len(across) > bound {
+		t.Errorf("%d pairs decided across a failover differ from the single replica's, want at most %d (a fiftieth of the %d pairs with an article a later term decided)",
 			len(across), bound, candidates)
 	}
 	t.Logf("%d articles, %d kills, published %v after the start, whole test %v", len(msgs), len(kills),
