@@ -82,9 +82,16 @@ func feedsConfig(t *testing.T, dataDir, natsURL, httpListen string, srv *httptes
 		// The corpus items link to the outlets' real pages: these feeds carry their full text.
 		b.WriteString("extract:\n  full_text: never\n")
 	}
+	return writeFeedsConfig(t, &b, srv, feeds)
+}
+
+// writeFeedsConfig ends the configuration in b with the list of feeds served by srv and writes
+// it to a file of its own, whose path it returns.
+func writeFeedsConfig(t *testing.T, b *strings.Builder, srv *httptest.Server, feeds []testfeeds.Feed) string {
+	t.Helper()
 	b.WriteString("feeds:\n")
 	for _, f := range feeds {
-		fmt.Fprintf(&b, "  - id: %s\n    url: %s%s\n    name: %s\n", f.ID, srv.URL, f.Path, f.Name)
+		fmt.Fprintf(b, "  - id: %s\n    url: %s%s\n    name: %s\n", f.ID, srv.URL, f.Path, f.Name)
 	}
 	path := filepath.Join(t.TempDir(), "feedd.yaml")
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {

@@ -49,15 +49,8 @@ func haConfig(t *testing.T, dataDir, natsURL, httpAddr string, srv *httptest.Ser
 	// at every start, and a restarted replica would know no story to match.
 	b.WriteString("dedupe:\n  window: 100000h\n")
 	// The corpus items link to the outlets' real pages: these feeds carry their full text.
-	b.WriteString("extract:\n  full_text: never\nfeeds:\n")
-	for _, f := range feeds {
-		fmt.Fprintf(&b, "  - id: %s\n    url: %s%s\n    name: %s\n", f.ID, srv.URL, f.Path, f.Name)
-	}
-	path := filepath.Join(t.TempDir(), "feedd.yaml")
-	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	b.WriteString("extract:\n  full_text: never\n")
+	return writeFeedsConfig(t, &b, srv, feeds)
 }
 
 // needClusterMode skips the test when the binary has no cluster mode yet (a branch where the
