@@ -133,6 +133,24 @@ func (r *haReplica) stop(t *testing.T) {
 	})
 }
 
+// waitApplied waits until the replica has applied the stream's first n messages. It is a hang
+// check, not a bound (a loaded race build can take seconds): on failure it shows the log.
+func (r *haReplica) waitApplied(t *testing.T, n uint64) {
+	t.Helper()
+	deadline := time.Now().Add(45 * time.Second)
+	for {
+		applied, err := r.d.store.Applied(t.Context(), "ARTICLES")
+		if err == nil && applied >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replica %s applied %d of the stream's first %d messages in 45s (err %v); its log:\n%s",
+				r.id, applied, n, err, lastLines(r.log.String(), 40))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // logEntries returns the replica's log lines whose msg is msg.
 func (r *haReplica) logEntries(msg string) []map[string]any {
 	var out []map[string]any
@@ -281,10 +299,7 @@ func TestClusterFailover(t *testing.T) {
 	if !ok || epoch1 <= 0 || took["holder"] != leader.id {
 		t.Fatalf("took the lead: got %v, want a numeric epoch and holder %s", took, leader.id)
 	}
-	waitFor(t, "the standby to apply what the leader published", 10*time.Second, func() bool {
-		n, _ := standby.d.store.Applied(t.Context(), "ARTICLES")
-		return n >= 10
-	})
+	standby.waitApplied(t, 10)
 	if r := leader.readyz(t); r["role"] != roleLeader || r["leader"] != leader.id {
 		t.Errorf("leader /readyz: got role %v leader %v, want %s and %s", r["role"], r["leader"], roleLeader, leader.id)
 	}
@@ -381,10 +396,7 @@ func TestClusterLostLeadDropsUnpublished(t *testing.T) {
 	js, count := streamOf(t, nc.URLs())
 	waitFor(t, "the first 10 articles in the stream", 60*time.Second, func() bool { return count() >= 10 })
 	leader, standby := whoLeads(t, a, b)
-	waitFor(t, "the standby to apply what the leader published", 10*time.Second, func() bool {
-		n, _ := standby.d.store.Applied(t.Context(), "ARTICLES")
-		return n >= 10
-	})
+	standby.waitApplied(t, 10)
 	epoch1 := uint64(leader.logEntries("took the lead")[0]["epoch"].(float64))
 	// A follower started again (as when it makes no progress) goes on from where it was.
 	standby.d.replica.kick <- struct{}{}
