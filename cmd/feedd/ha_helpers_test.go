@@ -117,6 +117,21 @@ func newReplicaProc(t *testing.T, id, bin, cfg, httpAddr string) *replicaProc {
 	return r
 }
 
+// haWaitCaughtUp waits until every replica's current run has logged that it caught up with the
+// stream it found at start: a hot standby, ready to lead.
+func haWaitCaughtUp(t *testing.T, replicas []*replicaProc, timeout time.Duration) {
+	t.Helper()
+	waitFor(t, "every replica to catch up with the stream", timeout, func() bool {
+		for _, r := range replicas {
+			b, _ := os.ReadFile(r.current().log)
+			if !strings.Contains(string(b), `"msg":"cluster: caught up with the stream"`) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 // start starts the replica again (or for the first time).
 func (r *replicaProc) start() {
 	r.t.Helper()

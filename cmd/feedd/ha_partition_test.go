@@ -36,6 +36,9 @@ func TestPartitionedLeaderStopsFirst(t *testing.T) {
 		r.start()
 	}
 	old := haWaitLeader(t, replicas, 0, 30*time.Second)
+	// The standbys must be hot before the cut: on a loaded machine a replica's first stream
+	// request can wait for the cluster, and one still starting cannot take over.
+	haWaitCaughtUp(t, replicas, time.Minute)
 	haWaitStream(t, c.URLs(), len(want)/4, 2*time.Minute, replicas, "a quarter of the articles")
 	before := streamCount(c.URLs())
 	if before >= len(want) {

@@ -82,7 +82,12 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	waitFor(t, "the first polls", 30*time.Second, func() bool {
 		return feeds.count("kept") == 1 && feeds.count("broken") == 1 && feeds.count("busy") >= 2
 	})
-	before := feedStates(t, dataDir)
+	// The server counts a request when it arrives, before feedd records its outcome.
+	var before map[string]store.Feed
+	waitFor(t, "the first polls recorded", 30*time.Second, func() bool {
+		before = feedStates(t, dataDir)
+		return before["kept"].ETag != "" && before["broken"].ConsecutiveFailures != 0
+	})
 	if before["kept"].ETag != `"kept-v1"` || before["broken"].ConsecutiveFailures != 1 {
 		t.Fatalf("state before the reload: kept %+v, broken %+v", before["kept"], before["broken"])
 	}
