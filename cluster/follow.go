@@ -128,10 +128,7 @@ func (f *Follower) WaitCaughtUp(ctx context.Context) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("cluster: stream %s: %w", f.stream, err)
 	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("cluster: stream %s: %w", f.stream, err)
-	}
+	info := s.CachedInfo() // Stream has just fetched it
 	last := info.State.LastSeq
 	if info.State.Msgs == 0 { // nothing held, nothing to apply
 		return last, nil

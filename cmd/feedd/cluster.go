@@ -464,8 +464,7 @@ type stateWriter struct {
 	log *slog.Logger
 
 	mu      sync.Mutex
-	leading bool
-	pending map[string]pendingState // by feed id
+	pending map[string]pendingState // by feed id; nil when not leading
 	wake    chan struct{}
 }
 
@@ -481,20 +480,20 @@ func newStateWriter(st *store.Store, log *slog.Logger) *stateWriter {
 
 func (w *stateWriter) begin() {
 	w.mu.Lock()
-	w.leading, w.pending = true, map[string]pendingState{}
+	w.pending = map[string]pendingState{}
 	w.mu.Unlock()
 }
 
 func (w *stateWriter) end() {
 	w.mu.Lock()
-	w.leading, w.pending = false, nil
+	w.pending = nil
 	w.mu.Unlock()
 }
 
 // put queues f for the bucket, after the outbox messages queued so far.
 func (w *stateWriter) put(ctx context.Context, f store.Feed) {
 	w.mu.Lock()
-	leading := w.leading
+	leading := w.pending != nil
 	w.mu.Unlock()
 	if !leading {
 		return
@@ -505,7 +504,7 @@ func (w *stateWriter) put(ctx context.Context, f store.Feed) {
 		return
 	}
 	w.mu.Lock()
-	if w.leading {
+	if w.pending != nil {
 		w.pending[f.ID] = pendingState{feed: f, mark: mark}
 	}
 	w.mu.Unlock()

@@ -56,7 +56,7 @@ func cmdFeedsImport(args []string, stdout, stderr io.Writer) error {
 	}
 	if len(doc.Invalid) > 0 {
 		if !*skip {
-			fmt.Fprintf(stderr, "feedd: %s: %s (--skip-invalid leaves them out):\n", name, count(len(doc.Invalid), "unusable feed outline"))
+			fmt.Fprintf(stderr, "feedd: %s: %s (--skip-invalid leaves them out):\n", name, plural(len(doc.Invalid), "unusable feed outline", "unusable feed outlines"))
 			for _, e := range doc.Invalid {
 				fmt.Fprintf(stderr, "  %s\n", e)
 			}
@@ -202,14 +202,6 @@ func isDigits(s string) bool {
 	return s != ""
 }
 
-// count says "1 feed" or "2 feeds".
-func count(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return strconv.Itoa(n) + " " + noun + "s"
-}
-
 // feedsYAML renders the feeds as a configuration's feeds: list, each with a comment giving the
 // line of its outline and its folders.
 func feedsYAML(name string, doc *opml.Document, feeds []imported) ([]byte, error) {
@@ -241,7 +233,7 @@ func feedsYAML(name string, doc *opml.Document, feeds []imported) ([]byte, error
 	if doc.Title != "" {
 		src += " (" + doc.Title + ")"
 	}
-	root.HeadComment = strings.ReplaceAll(fmt.Sprintf("%s imported by feedd %s from %s", count(len(feeds), "feed"), version, src), "\n", " ")
+	root.HeadComment = strings.ReplaceAll(fmt.Sprintf("%s imported by feedd %s from %s", plural(len(feeds), "feed", "feeds"), version, src), "\n", " ")
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
