@@ -90,9 +90,9 @@ func (a *assembler) assembleUnseen(f Feed, parsed *gofeed.Feed, fetchURL string,
 		}
 		var prior *store.Prior
 		hash := itemHash(it)
+		keys := keysOf(base, it)
 		if seen != nil {
-			canonical, guid := itemKeys(base, it)
-			if canonical != "" || guid != "" {
+			if canonical, guid := keys.canonical, keys.guid; canonical != "" || guid != "" {
 				var repeat bool
 				if prior, repeat = seen(canonical, guid, hash); repeat {
 					repeats++
@@ -100,7 +100,7 @@ func (a *assembler) assembleUnseen(f Feed, parsed *gofeed.Feed, fetchURL string,
 				}
 			}
 		}
-		e := a.item(src, it, title(i))
+		e := a.item(src, it, keys, title(i))
 		if e.art.ID == "" {
 			continue
 		}
@@ -131,16 +131,22 @@ func itemHash(it *gofeed.Item) string {
 	return hex.EncodeToString(h.Sum(buf[:0])[:8])
 }
 
-// itemKeys returns the canonical URL ("" without a usable link) and the GUID of an item: its
-// repeat keys.
-func itemKeys(base *url.URL, it *gofeed.Item) (canonical, guid string) {
-	if link := resolve(base, firstNonEmpty(it.Link, firstLink(it.Links))); link != "" {
-		if c, err := dedupe.CanonicalURL(link); err == nil {
-			canonical = c
+// keysOf returns an item's keys: its link resolved against base, its canonical URL ("" without
+// a usable link) and its GUID.
+func keysOf(base *url.URL, it *gofeed.Item) (k itemKeys) {
+	k.link = resolve(base, firstNonEmpty(it.Link, firstLink(it.Links)))
+	if k.link != "" {
+		if c, err := dedupe.CanonicalURL(k.link); err == nil {
+			k.canonical = c
 		}
 	}
-	return canonical, strings.TrimSpace(it.GUID)
+	k.guid = strings.TrimSpace(it.GUID)
+	return k
 }
+
+// itemKeys are an item's absolute link, its canonical URL and its GUID, worked out once for
+// the repeat lookup and the article.
+type itemKeys struct{ link, canonical, guid string }
 
 // sanitize returns a.sanitizer.Sanitize(s), written into a builder sized for s. bluemonday's
 // own buffer starts empty and doubles as it fills, then is copied into the string: three times
@@ -167,10 +173,9 @@ type source struct {
 	htmlImage bool
 }
 
-func (a *assembler) item(src source, it *gofeed.Item, title string) entry {
+func (a *assembler) item(src source, it *gofeed.Item, keys itemKeys, title string) entry {
 	f, base, fetchedAt := src.feed, src.base, src.fetchedAt
-	link := resolve(base, firstNonEmpty(it.Link, firstLink(it.Links)))
-	canonical, guid := itemKeys(base, it)
+	link, canonical, guid := keys.link, keys.canonical, keys.guid
 
 	contentHTML := ""
 	contentText := ""

@@ -58,7 +58,7 @@ func TestImageMatchesGofeedScan(t *testing.T) {
 			if it == nil {
 				continue
 			}
-			e := a.item(src, it, it.Title)
+			e := a.item(src, it, keysOf(src.base, it), it.Title)
 			if e.art.ID == "" {
 				continue
 			}
@@ -140,7 +140,7 @@ func sameImage(t *testing.T, raw string) string {
 	}
 	f := Feed{ID: "f", URL: "https://example.com/feed.xml"}
 	src := source{feed: f, base: feedBase(ours, f.URL), fetchedAt: fetchedAt, htmlImage: true}
-	got := newAssembler().item(src, ours.Items[0], "عنوان").art.ImageURL
+	got := newAssembler().item(src, ours.Items[0], keysOf(src.base, ours.Items[0]), "عنوان").art.ImageURL
 	if want := imageURL(scanned.Items[0], image{}, src.base); got != want {
 		t.Errorf("image %q, with gofeed's scan %q\nfeed: %s", got, want, raw)
 	}
