@@ -27,7 +27,7 @@ func (x *index) buildParallel() {
 		lo, hi := span(w)
 		t := 0
 		for s := lo; s < hi; s++ {
-			t += bandsPerDoc + rareKeyCount(min(rareKeys, int(x.slot(uint32(s)).fp.nKeys)))
+			t += keyCount(&x.slot(uint32(s)).fp)
 		}
 		totals[w] = t
 	})

@@ -147,7 +147,7 @@ func (x *index) build(from int) {
 	var keys [bandsPerDoc + maxRareKeys]uint32
 	total := 0
 	for s := from; s < x.n; s++ {
-		total += bandsPerDoc + rareKeyCount(min(rareKeys, int(x.slot(uint32(s)).fp.nKeys)))
+		total += keyCount(&x.slot(uint32(s)).fp)
 	}
 	x.table.reserve(total)
 	// Regions of about buildRegionCells cells: the top bits of a key give its region, as its
@@ -315,6 +315,11 @@ func bandKeys(keys *[bandsPerDoc + maxRareKeys]uint32, fp *fingerprint, rare int
 
 // rareKeyCount is how many rare-word keys bandKeys makes of n key words: one per pair.
 func rareKeyCount(n int) int { return n * (n - 1) / 2 }
+
+// keyCount is how many keys bandKeys makes of fp: its bands and its rare-word pairs.
+func keyCount(fp *fingerprint) int {
+	return bandsPerDoc + rareKeyCount(min(rareKeys, int(fp.nKeys)))
+}
 
 // bandTable is a multimap from 32-bit band keys to slots: open addressing with linear probing,
 // where one key may fill several cells. The cell of a key is found by scaling the key to the

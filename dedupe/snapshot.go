@@ -9,7 +9,6 @@ import (
 	"hash/crc32"
 	"io"
 	"runtime"
-	"sync"
 	"time"
 )
 
@@ -358,23 +357,18 @@ type recordError struct {
 func decodeRecords(x *index, b []byte, slots []int32, nFeeds uint64) *recordError {
 	workers := min(runtime.GOMAXPROCS(0), 8, max(1, len(slots)/256))
 	errs := make([]*recordError, workers)
-	var wg sync.WaitGroup
 	per := (len(slots) + workers - 1) / workers
-	for w := range workers {
-		lo, hi := w*per, min((w+1)*per, len(slots))
-		wg.Go(func() {
-			for i := lo; i < hi; i++ {
-				if slots[i] < 0 {
-					continue
-				}
-				if err := decodeRecord(x.slot(uint32(slots[i])), b[i*snapshotRecordSize:(i+1)*snapshotRecordSize], nFeeds); err != nil {
-					errs[w] = &recordError{i, err}
-					return
-				}
+	parallel(workers, func(w int) {
+		for i := w * per; i < min((w+1)*per, len(slots)); i++ {
+			if slots[i] < 0 {
+				continue
 			}
-		})
-	}
-	wg.Wait()
+			if err := decodeRecord(x.slot(uint32(slots[i])), b[i*snapshotRecordSize:(i+1)*snapshotRecordSize], nFeeds); err != nil {
+				errs[w] = &recordError{i, err}
+				return
+			}
+		}
+	})
 	for _, err := range errs {
 		if err != nil {
 			return err
