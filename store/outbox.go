@@ -190,7 +190,7 @@ func (s *Store) eachSeq(ctx context.Context, seqs []int64, query string, arg any
 // Unsent returns the number of unsent messages without a query: it is counted when the Store is
 // opened and kept up to date by Insert, Batch.Commit and MarkSent. It is exact as long as this
 // Store is the only writer of the database (as the daemon is); OutboxDepth counts the rows. On a
-// Store opened with OpenReadOnly it is the count at opening.
+// Store opened with OpenReadOnly, which another process writes, it is 0: count with OutboxDepth.
 func (s *Store) Unsent() int64 { return s.unsent.Load() }
 
 // countUnsent sets the count Unsent returns from the database.

@@ -141,12 +141,7 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: open %s: schema version %d is newer than this build's %d", path, v, len(migrations))
 	}
-	s := &Store{db: db, path: path, writeSlot: make(chan struct{}, 1)}
-	if err := s.countUnsent(ctx); err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
-	}
-	return s, nil
+	return &Store{db: db, path: path, writeSlot: make(chan struct{}, 1)}, nil
 }
 
 // dsn builds the go-sqlite3 data source name for an absolute file path: a file: URI, so that a
