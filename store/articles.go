@@ -199,6 +199,18 @@ func insert(ctx context.Context, tx *sql.Tx, a Article, m Message) (int64, error
 	if data == nil {
 		data = []byte{} // NOT NULL column: an empty body is an empty blob
 	}
+	if msg, taken, err := insertArticle(ctx, tx, a); taken {
+		// SQLite undid the failed statement alone: the transaction holds nothing of a.
+		return 0, fmt.Errorf("%s: %w", conflict(msg, a), ErrExists)
+	} else if err != nil {
+		return 0, err
+	}
+	return queue(ctx, tx, m, header, data, createdAt)
+}
+
+// insertArticle adds a and its fingerprint within tx. When a's keys are taken it adds nothing
+// and returns the constraint's message with taken true.
+func insertArticle(ctx context.Context, tx *sql.Tx, a Article) (msg string, taken bool, err error) {
 	_, err = tx.ExecContext(ctx, `
 INSERT INTO articles (id, feed_id, canonical_url, guid, content_key, cluster_id, duplicate_of,
 	title, published_at, fetched_at, item_hash)
@@ -206,16 +218,15 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, a.FeedID, a.CanonicalURL, a.GUID, a.ContentKey, a.ClusterID, a.DuplicateOf,
 		a.Title, millis(a.PublishedAt), a.FetchedAt.UnixMilli(), a.ItemHash)
 	if msg, ok := isUnique(err); ok {
-		// SQLite undid the failed statement alone: the transaction holds nothing of a.
-		return 0, fmt.Errorf("%s: %w", conflict(msg, a), ErrExists)
+		return msg, true, nil
 	}
 	if err != nil {
-		return 0, err
+		return "", false, err
 	}
 	if err := insertFingerprint(ctx, tx, a); err != nil {
-		return 0, fmt.Errorf("fingerprint: %w", err)
+		return "", false, fmt.Errorf("fingerprint: %w", err)
 	}
-	return queue(ctx, tx, m, header, data, createdAt)
+	return "", false, nil
 }
 
 // queue adds m to the outbox within tx.

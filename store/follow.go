@@ -74,20 +74,10 @@ func follow(ctx context.Context, tx *sql.Tx, a Article) (bool, error) {
 	case a.FetchedAt.IsZero():
 		return false, fmt.Errorf("article %s: fetched at is zero", a.ID)
 	}
-	_, err := tx.ExecContext(ctx, `
-INSERT INTO articles (id, feed_id, canonical_url, guid, content_key, cluster_id, duplicate_of,
-	title, published_at, fetched_at, item_hash)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.ID, a.FeedID, a.CanonicalURL, a.GUID, a.ContentKey, a.ClusterID, a.DuplicateOf,
-		a.Title, millis(a.PublishedAt), a.FetchedAt.UnixMilli(), a.ItemHash)
-	if _, ok := isUnique(err); ok {
+	if _, taken, err := insertArticle(ctx, tx, a); taken {
 		return false, nil
-	}
-	if err != nil {
+	} else if err != nil {
 		return false, fmt.Errorf("article %s: %w", a.ID, err)
-	}
-	if err := insertFingerprint(ctx, tx, a); err != nil {
-		return false, fmt.Errorf("article %s: fingerprint: %w", a.ID, err)
 	}
 	return true, nil
 }
