@@ -38,10 +38,7 @@ func (s *scheduler) reload(ctx context.Context, feeds []Feed) {
 		sf, ok := s.feeds[f.ID]
 		if !ok {
 			added = append(added, f.ID)
-			sf = &schedFeed{feed: f, at: s.firstPoll(ctx, f, now), ord: s.ord, idx: -1}
-			s.ord++
-			s.feeds[f.ID] = sf
-			s.enqueue(sf)
+			s.addFeed(ctx, f, now)
 			continue
 		}
 		if sf.update != nil && sameFeed(f, *sf.update) || sf.update == nil && sameFeed(f, sf.feed) {

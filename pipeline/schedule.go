@@ -218,11 +218,16 @@ func (s *scheduler) firstPoll(ctx context.Context, f Feed, now time.Time) time.T
 func (s *scheduler) add(ctx context.Context, feeds []Feed) {
 	now := s.clock.Now()
 	for _, f := range feeds {
-		sf := &schedFeed{feed: f, at: s.firstPoll(ctx, f, now), ord: s.ord, idx: -1}
-		s.ord++
-		s.feeds[f.ID] = sf
-		s.enqueue(sf)
+		s.addFeed(ctx, f, now)
 	}
+}
+
+// addFeed queues f, not yet known, after the feeds known so far.
+func (s *scheduler) addFeed(ctx context.Context, f Feed, now time.Time) {
+	sf := &schedFeed{feed: f, at: s.firstPoll(ctx, f, now), ord: s.ord, idx: -1}
+	s.ord++
+	s.feeds[f.ID] = sf
+	s.enqueue(sf)
 }
 
 // enqueue puts a feed that is neither queued nor in flight into its host's queue.
