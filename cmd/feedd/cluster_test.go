@@ -499,6 +499,7 @@ func TestStateWriterWaitsForPublication(t *testing.T) {
 // TestClusterStandbyTakesReloadedFeeds: a feed list reloaded on a standby is the one it polls
 // when it leads.
 func TestClusterStandbyTakesReloadedFeeds(t *testing.T) {
+	needSlowTag(t)
 	const ttl = 2 * time.Second
 	nc := testnats.RunCluster(t, 3)
 	feeds := &growingFeeds{items: map[string]int{"one": 3, "two": 2}}

@@ -117,6 +117,15 @@ func newReplicaProc(t *testing.T, id, bin, cfg, httpAddr string) *replicaProc {
 	return r
 }
 
+// needSlowTag skips a test whose bounds are wall-clock times of several NATS servers and feedd
+// processes (a failover within 2 × lease_ttl): when the whole suite runs at once on two cores
+// they can fail for want of CPU, not of correctness.
+func needSlowTag(t *testing.T) {
+	if !slowTag {
+		t.Skip("a timed multi-process HA test: run it with -tags slow")
+	}
+}
+
 // haWaitCaughtUp waits until every replica's current run has logged that it caught up with the
 // stream it found at start: a hot standby, ready to lead.
 func haWaitCaughtUp(t *testing.T, replicas []*replicaProc, timeout time.Duration) {

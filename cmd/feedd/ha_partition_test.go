@@ -16,6 +16,7 @@ import (
 // come before the new leader's "took the lead" and first message, and no message of its epoch
 // follows one of the new epoch, even once the cut heals and it is back as a standby.
 func TestPartitionedLeaderStopsFirst(t *testing.T) {
+	needSlowTag(t)
 	const ttl = 2 * time.Second
 	bin := buildFeedd(t)
 	srv, feeds, want := saudiFeeds(t, 300*time.Millisecond, "2015-08-01")

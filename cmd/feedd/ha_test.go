@@ -26,6 +26,7 @@ type failoverRun struct {
 // default suite: one development day, one SIGKILL of the leader while it publishes, no NATS
 // restart. Every check of TestFailover applies.
 func TestFailoverOneDay(t *testing.T) {
+	needSlowTag(t)
 	testFailover(t, failoverRun{
 		days:  []string{"2015-08-02"},
 		kills: 1,
