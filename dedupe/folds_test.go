@@ -178,7 +178,9 @@ func paramGrid() []judgeParams {
 					for _, top := range []int{8} {
 						for _, own := range []int{12, 14, 16} {
 							for _, namesJ := range []float64{0.4, 0.35, 0.3} {
-								g = append(g, judgeParams{minStory, recur, counter, formula, top, own, namesJ})
+								for _, outlet := range []int{10, 8, 6} {
+									g = append(g, judgeParams{minStory, recur, counter, formula, top, own, namesJ, outlet})
+								}
 							}
 						}
 					}
@@ -258,7 +260,7 @@ func missReasons(js []judgedPair, p *judgeParams) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d never candidates (no shared LSH key), %d accepted by no rule, refused by a guard:", notCandidate, noRule)
-	for rule := 2; rule <= 6; rule++ {
+	for rule := 2; rule <= 7; rule++ {
 		if guarded[rule] > 0 {
 			fmt.Fprintf(&b, " %d after rule %d,", guarded[rule], rule)
 		}
