@@ -277,8 +277,9 @@ func slicesContains(s []uint32, v uint32) bool {
 //     rule 2: the Sisi call item that carries the Hollande call is another item); guarded as
 //     rule 4.
 //  7. Reprint by one outlet (online, then in print the next day, often retitled and with its
-//     figures updated): Jaccard at least 0.4, leads agreeing in 40%, at most 36 hours apart and
-//     6 shared names. Two texts of one outlet are judged by rules 1, 2 (with three title words)
+//     figures updated, or in full after a brief): at most 36 hours apart, 6 shared names, and
+//     Jaccard at least 0.4 with leads agreeing in 40%, or the shorter text 60% inside the longer
+//     at its start, leads agreeing in 75%. Two texts of one outlet are judged by rules 1, 2 (with three title words)
 //     and 7 only: its daily templates share its house wording (two days' weather bulletins share
 //     3 names or fewer, two royal cables begin alike but are 2 days apart, two signings of one
 //     club share names but not their leads).
@@ -343,10 +344,16 @@ func judgeRule(f *features, p *judgeParams) (float64, int) {
 		if f.jaccard >= 0.5 && f.titleShared >= 3 && numbersAgree {
 			return f.jaccard, 2
 		}
-		// The print edition often retitles the story and updates its figures: it still begins
-		// as the online text did and names its people (rule 7).
-		if f.jaccard >= 0.4 && f.lead >= 0.4 && f.hours < 36 && f.sharedNames >= p.outletNames {
-			return f.jaccard, 7
+		// The print edition often retitles the story and updates its figures, or runs in full
+		// what was a brief online: it still begins as the other text does and names its people
+		// (rule 7).
+		if f.hours < 36 && f.sharedNames >= p.outletNames {
+			if f.jaccard >= 0.4 && f.lead >= 0.4 {
+				return f.jaccard, 7
+			}
+			if f.lead >= 0.75 && shorterIn >= 0.6 && f.atStart() {
+				return shorterIn, 7
+			}
 		}
 		return 0, 0
 	}
