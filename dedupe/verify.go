@@ -257,7 +257,8 @@ func slicesContains(s []uint32, v uint32) bool {
 // 71%). A pair is the same story when one of these holds:
 //
 //  1. Near-verbatim: Jaccard at least nearVerbatim (0.85).
-//  2. Light edit: Jaccard at least 0.5, lengths within a factor of 1.5, and a title word in
+//  2. Light edit: Jaccard at least 0.5, lengths within a factor of 1.5 (or 2, when the leads
+//     agree in three quarters: the same text with a paragraph more), and a title word in
 //     common, or the shorter text wholly (95%) inside the longer with Jaccard 0.7, or 8 shared
 //     rare words one of which is a name and leads that agree in a quarter (without a title word
 //     in common, texts that begin apart are two items: the Sisi call item that carries the
@@ -364,7 +365,7 @@ func judgeRule(f *features, p *judgeParams) (float64, int) {
 	rewrite := story && ratio <= 2.5 && f.hours < 36 && numbersAgree
 	name := story && f.sharedMinDF <= ownDF
 	switch {
-	case f.jaccard >= 0.5 && ratio <= 1.5 && (f.titleShared >= 1 || f.jaccard >= 0.7 && shorterIn >= 0.95 ||
+	case f.jaccard >= 0.5 && (ratio <= 1.5 || ratio <= 2 && f.lead >= 0.75) && (f.titleShared >= 1 || f.jaccard >= 0.7 && shorterIn >= 0.95 ||
 		f.rareShared >= 8 && name && f.lead >= 0.25):
 		return f.jaccard, 2
 	case f.atStart() && numbersAgree && (shorterIn >= 0.7 && f.titlesAgree() ||
