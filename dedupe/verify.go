@@ -419,9 +419,11 @@ func (f *features) guard(rule int, p *judgeParams) bool {
 		return template || f.ownS >= 2 && f.ownL >= 1 && f.sharedNames <= p.counterNames
 	case 4, 6:
 		// A round-up: the shorter text is inside the longer (60%), but not at its start and
-		// under another lead: the Hollande call carried at the end of the Sisi call item. Cost:
-		// 2 pairs.
-		if f.contained >= 0.6 && !f.atStart() && f.lead < 0.5 {
+		// under another lead: the Hollande call carried at the end of the Sisi call item. Not
+		// under the same headline: a text that appends its story to another item and keeps its
+		// headline tells that story (Abha's fog corniche after the festival nights). Cost: 2
+		// pairs.
+		if f.contained >= 0.6 && !f.atStart() && f.lead < 0.5 && !f.sameHeadline() {
 			return true
 		}
 		// Another event of the same people: titles sharing at most two words, leads apart, and
@@ -441,6 +443,12 @@ func (f *features) guard(rule int, p *judgeParams) bool {
 // agree and the shorter holds (90%) what the longer says up to its length.
 func (f *features) isLeadOf() bool {
 	return f.lead >= 0.75 && (f.prefixSamples >= 4 && f.prefix >= 0.9 || f.contained >= 0.9)
+}
+
+// sameHeadline reports whether the shorter title, of four words or more, is wholly in the other:
+// a longer text under the same headline tells the same story, whatever it appends.
+func (f *features) sameHeadline() bool {
+	return f.titleShared >= 4 && f.titleShared == min(f.titleS, f.titleL)
 }
 
 // titlesAgree reports whether the titles share two words, or every word of the shorter title
