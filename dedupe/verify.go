@@ -415,8 +415,9 @@ func (f *features) guard(rule int, p *judgeParams) bool {
 		// One actor, two counterparts: a short text that would be the other's lead, but each
 		// names someone the other does not (the shorter two: one may be a word the longer
 		// spells otherwise) and they share few names: the King's cables to Niger and to
-		// Jamaica. Cost: 3 pairs.
-		return template || f.ownS >= 2 && f.ownL >= 1 && f.sharedNames <= p.counterNames
+		// Jamaica. Not under the same headline (see sameHeadline): the cables' headlines name
+		// their countries. Cost: 3 pairs.
+		return template || f.ownS >= 2 && f.ownL >= 1 && f.sharedNames <= p.counterNames && !f.sameHeadline()
 	case 4, 6:
 		// A round-up: the shorter text is inside the longer (60%), but not at its start and
 		// under another lead: the Hollande call carried at the end of the Sisi call item. Not
