@@ -33,7 +33,7 @@ const (
 	// key, the same keys when it is indexed and when it is looked up, so that two articles meet
 	// whichever comes first: a rewrite of a story shares its names and places, but not
 	// necessarily its rarest one. maxRareKeys is the number of pairs.
-	rareKeys    = 7
+	rareKeys    = 6
 	maxRareKeys = rareKeys * (rareKeys - 1) / 2
 	// maxKeyDF is how many recorded articles may contain a word for it to be an LSH key: a
 	// story's names and places are in the handful of articles that tell it; a word in more
