@@ -110,7 +110,7 @@ type Decision struct {
 //     articles of the development days contain them, a table built into the package; stop words
 //     and numbers left out).
 //
-// Candidates come from an LSH table: 12 bands of 3 body buckets, 4 bands of 4 lead buckets, and
+// Candidates come from an LSH table: 21 bands of 3 body buckets, 4 bands of 4 lead buckets, and
 // every pair of the article's 6 rarest words (each in at most 32 articles of the builtin
 // table), the same keys whether the article is indexed or looked up, and every article is kept
 // under every key: no bucket is capped, and a pair of rare words, unlike one, does not gather a
@@ -145,8 +145,8 @@ type Decision struct {
 // story's first article. An exact-content duplicate (same ContentKey) joins the story of the
 // first article recorded with that key.
 //
-// Memory: about 760 bytes per indexed article at a million articles (the item: fingerprint,
-// time, ids, feed, 448 bytes; the LSH table: 16 to 31 cells of 8 bytes, kept between 53% and 80%
+// Memory: about 915 bytes per indexed article at a million articles (the item: fingerprint,
+// time, ids, feed, 448 bytes; the LSH table: 25 to 40 cells of 8 bytes, kept between 53% and 80%
 // full), plus the builtin table of 256 KiB. BenchmarkDecide1M measures it. Pruned articles keep
 // their memory until the next compaction, which runs when they are as many as the live ones, so a
 // steady window holds at most twice its articles.

@@ -174,7 +174,7 @@ func TestDevSet(t *testing.T) {
 	if recall < 0.62 {
 		t.Errorf("got stream recall %.3f, want at least 0.62", recall)
 	}
-	if pooled.recall() < 0.75 || worst.recall < 0.65 {
-		t.Errorf("got pairwise recall %.3f pooled and %.3f in the worst fold, want at least 0.75 and 0.65", pooled.recall(), worst.recall)
+	if pooled.recall() < 0.745 || worst.recall < 0.67 {
+		t.Errorf("got pairwise recall %.3f pooled and %.3f in the worst fold, want at least 0.745 and 0.67", pooled.recall(), worst.recall)
 	}
 }

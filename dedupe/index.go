@@ -9,17 +9,13 @@ import (
 // LSH banding. A band is bandRows consecutive signature values; two articles become candidates
 // when any band is equal. With 16-bit values, a band of three is a 48-bit key, so unrelated
 // articles collide only when they share the shingles. For a pair of Jaccard similarity s, the
-// chance of at least one equal band among the 12 is 1-(1-s³)^12: 0.28 at s=0.3, 0.80 at 0.5,
-// 0.95 at 0.6, 0.99 at 0.7. The lead bands (4 bands of 4 of the 16 lead values) find a copy
+// chance of at least one equal band among the 21 is 1-(1-s³)^21: 0.44 at s=0.3, 0.75 at 0.4,
+// 0.94 at 0.5, 0.99 at 0.6. The lead bands (4 bands of 4 of the 16 lead values) find a copy
 // truncated to its lead, whose body Jaccard with the full text is small; the rare-word keys
-// (see rareKeys) find rewrites and edits, which share names and places more than wording.
-//
-// Bands take the first 36 of the 64 signature values: of the development set's same-story pairs,
-// 21 bands (all of them) found one that 12 miss, and cost a sixth more memory per article (915 B
-// against 760 B at a million articles) for the same candidates (issue 13).
+// (see rareKeys) find rewrites, which share names and places more than wording.
 const (
 	bandRows     = 3
-	bodyBands    = 12
+	bodyBands    = sigSize / bandRows // 21; the 64th value takes part in no band
 	leadBandRows = 4
 	leadBands    = leadSize / leadBandRows // 4
 	bandsPerDoc  = bodyBands + leadBands
@@ -50,8 +46,8 @@ const (
 // multimap from band keys to slab slots. It is not safe for concurrent use; the Decider guards it.
 //
 // Memory per article: the item (fingerprint 368 B, time, two 32-byte ids and flags: 448 B) and
-// up to 31 band cells of 8 bytes in a linear-probing table kept between 53% and 80% full: about
-// 760 B measured at a million articles. Pruned entries keep their memory until the next
+// up to 40 band cells of 8 bytes in a linear-probing table kept between 53% and 80% full: about
+// 915 B measured at a million articles. Pruned entries keep their memory until the next
 // compaction, which runs when they are as many as the live ones.
 type index struct {
 	chunks [][]item
@@ -140,7 +136,7 @@ func (x *index) push(id, cluster, feed string, at time.Time, fp *fingerprint) ui
 // build enters in the table the band keys of the slots from from on, which push added: the same
 // cells as adding them one by one, in a fraction of the time. One by one, each key lands at a
 // random place in a table far larger than the processor's caches, a cache miss for each of the
-// 16 to 31 keys of every article. build sizes the table once for all the keys, sorts them by
+// 25 to 40 keys of every article. build sizes the table once for all the keys, sorts them by
 // the region of the table they fall in (a counting sort that keeps the slot order within a
 // region), then fills the table a region at a time, each region small enough to stay in cache.
 // A key's cells still go in in slot order.
