@@ -279,11 +279,11 @@ func slicesContains(s []uint32, v uint32) bool {
 //     rule 4.
 //  7. Reprint by one outlet (online, then in print the next day, often retitled and with its
 //     figures updated, or in full after a brief): at most 36 hours apart, 6 shared names, and
-//     Jaccard at least 0.4 with leads agreeing in 40%, or the shorter text 60% inside the longer
-//     at its start, leads agreeing in 75%. Two texts of one outlet are judged by rules 1, 2 (with three title words)
-//     and 7 only: its daily templates share its house wording (two days' weather bulletins share
-//     3 names or fewer, two royal cables begin alike but are 2 days apart, two signings of one
-//     club share names but not their leads).
+//     Jaccard at least 0.4 with leads agreeing in 40%, or the shorter text 60% inside the
+//     longer at its start, leads agreeing in 75%. Two texts of one outlet are judged by rules
+//     1, 2 (with three title words) and 7 only: its daily templates share its house wording
+//     (two days' weather bulletins share 3 names or fewer, two royal cables begin alike but
+//     are two days apart or more, two signings of one club share names but not their leads).
 //
 // A name is a word in at most ownDF articles of the table: on a day the table has not seen,
 // the people, places and bodies of the day's stories. The guards count the names two texts
@@ -292,8 +292,8 @@ func slicesContains(s []uint32, v uint32) bool {
 //
 // Guards refuse a merge, whatever the rule (see guard): a text too short to tell a story of
 // its own (under minStoryShingles) is only merged when near-verbatim; two texts of one outlet
-// only by rules 1, 2 and 7; and the failure
-// classes of issue 13 (round-ups, recurring templates, one actor with two counterparts).
+// only by rules 1, 2 and 7; and the failure classes of issue 13 (round-ups, recurring
+// templates, one actor with two counterparts).
 func judge(f *features) (float64, bool) { return judgeWith(f, &shippedParams) }
 
 // judgeParams are the thresholds of judge that were tuned on the development set: the evaluation
@@ -416,14 +416,14 @@ func (f *features) guard(rule int, p *judgeParams) bool {
 		// names someone the other does not (the shorter two: one may be a word the longer
 		// spells otherwise) and they share few names: the King's cables to Niger and to
 		// Jamaica. Not under the same headline (see sameHeadline): the cables' headlines name
-		// their countries. Cost: 3 pairs.
+		// their countries. Cost: 1 pair.
 		return template || f.ownS >= 2 && f.ownL >= 1 && f.sharedNames <= p.counterNames && !f.sameHeadline()
 	case 4, 6:
 		// A round-up: the shorter text is inside the longer (60%), but not at its start and
 		// under another lead: the Hollande call carried at the end of the Sisi call item. Not
 		// under the same headline: a text that appends its story to another item and keeps its
-		// headline tells that story (Abha's fog corniche after the festival nights). Cost: 2
-		// pairs.
+		// headline tells that story (Abha's fog corniche after the festival nights). Cost: 1
+		// pair.
 		if f.contained >= 0.6 && !f.atStart() && f.lead < 0.5 && !f.sameHeadline() {
 			return true
 		}
