@@ -42,7 +42,8 @@ func (v Verdict) String() string {
 type Doc struct {
 	FeedID string
 	// Source names the outlet ("" means FeedID): one outlet may have several feeds. Two texts
-	// from one outlet are duplicates only when near-verbatim (see sameOutlet).
+	// from one outlet are duplicates only when near-verbatim or a reprint of one story (see
+	// judge's rules 2 and 7).
 	Source       string
 	CanonicalURL string // "" when the item has no usable link
 	GUID         string
@@ -347,15 +348,6 @@ func (dd *Decider) chooseCluster(accepted []match) (match, bool) {
 // nearVerbatim is the estimated Jaccard similarity from which two texts are copies of one text:
 // every different-story pair of the development set is below 0.72.
 const nearVerbatim = 0.85
-
-// sameOutletJaccard is the least similarity at which two texts of one outlet are duplicates. An
-// outlet republishes its own story nearly word for word; two of its texts that only share
-// wording are two stories told in its house style. Evidence, from the three development days
-// run through the whole daemon: every merge within one outlet below this was wrong (Sabq's two
-// road accidents the same evening, Al-Jazirah's wedding notices, Asharq Al-Awsat's royal cables
-// to Niger and to Jamaica, Al-Eqtisadiya's daily caricature and weather), while the dev set's
-// same-outlet duplicates are all near-verbatim.
-const sameOutletJaccard = 0.85
 
 // Record adds a stored article to the near-duplicate index: id is its id, clusterID the id of the
 // first article of its story (its own id when it is new), dec what Decide returned for it. A

@@ -105,27 +105,29 @@ func clip(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// TestDevSetFeatures logs the features of every labelled pair and whether judge merges it (the
-// pairwise judgement, before clusters). A tool for tuning, skipped unless FEEDD_DEVFEATURES is
-// set.
+// TestDevSetFeatures logs the features of every labelled pair as the evaluation measures them
+// (held out: with the table of the development days that hold neither article, see judgePairs),
+// whether the index offers one for the other, the rule that accepts it and whether judge merges
+// it (the pairwise judgement, before clusters). A tool for tuning, skipped unless
+// FEEDD_DEVFEATURES is set:
+//
+//	FEEDD_DEVFEATURES=1 go test ./dedupe -run TestDevSetFeatures -v
 func TestDevSetFeatures(t *testing.T) {
 	if os.Getenv("FEEDD_DEVFEATURES") == "" {
 		t.Skip("FEEDD_DEVFEATURES not set")
 	}
-	arts := loadDevCorpus(t)
-	fps := devFingerprints(t, arts)
-	byURL := map[string]*snnArticle{}
-	for i := range arts {
-		byURL[arts[i].URL] = &arts[i]
+	js, err := judgePairs(loadDevCorpus(t), readDevSet(t))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, p := range readDevSet(t) {
-		x, y := byURL[p.urlA], byURL[p.urlB]
-		f := pairFeatures(x, y, fps[p.urlA], fps[p.urlB])
-		_, ok := judge(&f)
+	for i := range js {
+		j := &js[i]
+		ok := j.merged(&shippedParams)
+		_, rule := judgeRule(&j.f, &shippedParams)
 		mark := ""
-		if ok != p.same {
+		if ok != j.same {
 			mark = "WRONG"
 		}
-		t.Logf("%-5s %-9s %-17s %s | %s | %s", mark, map[bool]string{true: "same", false: "different"}[p.same], p.kind, f, p.note, p.urlA+" "+p.urlB)
+		t.Logf("%-5s %-9s %-17s %s candidate=%v rule=%d %s | %s | %s", mark, map[bool]string{true: "same", false: "different"}[j.same], j.kind, j.day, j.candidate, rule, j.f, j.note, j.urlA+" "+j.urlB)
 	}
 }

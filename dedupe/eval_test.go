@@ -162,21 +162,19 @@ func TestDevSet(t *testing.T) {
 	if fp > 0 {
 		t.Errorf("got %d false merges in the stream, want none", fp)
 	}
-	// Floors against regressions, at what the decision achieves held out: the targets of issue 13
-	// (no false merge and recall 0.85 in every fold, 0.88 pooled) are not reached. The shipped
-	// thresholds merge no different-story pair of any day; thresholds tuned on two days still
-	// merge pairs of a kind only the third shows (an interview and the contract it is about, the
-	// ministry's roads and the emir's tour of them).
+	// Floors against regressions, at what the decision achieves held out: the recall targets of
+	// issue 13 (0.85 in every fold, 0.88 pooled) are not reached. No false merge is allowed,
+	// pooled or in any fold.
 	if pooled.fp > 0 {
 		t.Errorf("pairwise: got %d false merges pooled, want none", pooled.fp)
 	}
-	if worst.fp > 2 {
-		t.Errorf("pairwise: got %d false merges in the worst fold, want at most 2", worst.fp)
+	if worst.fp > 0 {
+		t.Errorf("pairwise: got %d false merges in the worst fold, want none", worst.fp)
 	}
-	if recall < 0.6 {
-		t.Errorf("got stream recall %.3f, want at least 0.6", recall)
+	if recall < 0.62 {
+		t.Errorf("got stream recall %.3f, want at least 0.62", recall)
 	}
-	if pooled.recall() < 0.7 || worst.recall < 0.63 {
-		t.Errorf("got pairwise recall %.3f pooled and %.3f in the worst fold, want at least 0.7 and 0.63", pooled.recall(), worst.recall)
+	if pooled.recall() < 0.745 || worst.recall < 0.67 {
+		t.Errorf("got pairwise recall %.3f pooled and %.3f in the worst fold, want at least 0.745 and 0.67", pooled.recall(), worst.recall)
 	}
 }

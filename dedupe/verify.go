@@ -257,7 +257,8 @@ func slicesContains(s []uint32, v uint32) bool {
 // 71%). A pair is the same story when one of these holds:
 //
 //  1. Near-verbatim: Jaccard at least nearVerbatim (0.85).
-//  2. Light edit: Jaccard at least 0.5, lengths within a factor of 1.5, and a title word in
+//  2. Light edit: Jaccard at least 0.5, lengths within a factor of 1.5 (or 2, when the leads
+//     agree in three quarters: the same text with a paragraph more), and a title word in
 //     common, or the shorter text wholly (95%) inside the longer with Jaccard 0.7, or 8 shared
 //     rare words one of which is a name and leads that agree in a quarter (without a title word
 //     in common, texts that begin apart are two items: the Sisi call item that carries the
@@ -276,6 +277,13 @@ func slicesContains(s []uint32, v uint32) bool {
 //     summaryShingles long, and a title word in common or leads that agree in a quarter (as in
 //     rule 2: the Sisi call item that carries the Hollande call is another item); guarded as
 //     rule 4.
+//  7. Reprint by one outlet (online, then in print the next day, often retitled and with its
+//     figures updated, or in full after a brief): at most 36 hours apart, 6 shared names, and
+//     Jaccard at least 0.4 with leads agreeing in 40%, or the shorter text 60% inside the
+//     longer at its start, leads agreeing in 75%. Two texts of one outlet are judged by rules
+//     1, 2 (with three title words) and 7 only: its daily templates share its house wording
+//     (two days' weather bulletins share 3 names or fewer, two royal cables begin alike but
+//     are two days apart or more, two signings of one club share names but not their leads).
 //
 // A name is a word in at most ownDF articles of the table: on a day the table has not seen,
 // the people, places and bodies of the day's stories. The guards count the names two texts
@@ -284,8 +292,8 @@ func slicesContains(s []uint32, v uint32) bool {
 //
 // Guards refuse a merge, whatever the rule (see guard): a text too short to tell a story of
 // its own (under minStoryShingles) is only merged when near-verbatim; two texts of one outlet
-// only when near-verbatim or a light edit under three shared title words; and the failure
-// classes of issue 13 (round-ups, recurring templates, one actor with two counterparts).
+// only by rules 1, 2 and 7; and the failure classes of issue 13 (round-ups, recurring
+// templates, one actor with two counterparts).
 func judge(f *features) (float64, bool) { return judgeWith(f, &shippedParams) }
 
 // judgeParams are the thresholds of judge that were tuned on the development set: the evaluation
@@ -298,10 +306,11 @@ type judgeParams struct {
 	topNames     int     // rule 4 with one title word: at least this many shared names
 	ownSum       int     // rule 4's other-event guard: at least this many names the other lacks
 	namesJ       float64 // rule 6: at least this Jaccard similarity
+	outletNames  int     // rule 7: at least this many shared names
 }
 
 // shippedParams are judge's thresholds, tuned on the three development days.
-var shippedParams = judgeParams{minStory: minStoryShingles, recurNames: 4, counterNames: 2, formulaNames: 0, topNames: 8, ownSum: 16, namesJ: 0.3}
+var shippedParams = judgeParams{minStory: minStoryShingles, recurNames: 4, counterNames: 2, formulaNames: 0, topNames: 8, ownSum: 16, namesJ: 0.3, outletNames: 6}
 
 // judgeWith is judge with thresholds p.
 func judgeWith(f *features, p *judgeParams) (float64, bool) {
@@ -336,6 +345,17 @@ func judgeRule(f *features, p *judgeParams) (float64, int) {
 		if f.jaccard >= 0.5 && f.titleShared >= 3 && numbersAgree {
 			return f.jaccard, 2
 		}
+		// The print edition often retitles the story and updates its figures, or runs in full
+		// what was a brief online: it still begins as the other text does and names its people
+		// (rule 7).
+		if f.hours < 36 && f.sharedNames >= p.outletNames {
+			if f.jaccard >= 0.4 && f.lead >= 0.4 {
+				return f.jaccard, 7
+			}
+			if f.lead >= 0.75 && shorterIn >= 0.6 && f.atStart() {
+				return shorterIn, 7
+			}
+		}
 		return 0, 0
 	}
 	// A rewrite shares few shingles by nature: its evidence (title and rare words) only means
@@ -345,7 +365,7 @@ func judgeRule(f *features, p *judgeParams) (float64, int) {
 	rewrite := story && ratio <= 2.5 && f.hours < 36 && numbersAgree
 	name := story && f.sharedMinDF <= ownDF
 	switch {
-	case f.jaccard >= 0.5 && ratio <= 1.5 && (f.titleShared >= 1 || f.jaccard >= 0.7 && shorterIn >= 0.95 ||
+	case f.jaccard >= 0.5 && (ratio <= 1.5 || ratio <= 2 && f.lead >= 0.75) && (f.titleShared >= 1 || f.jaccard >= 0.7 && shorterIn >= 0.95 ||
 		f.rareShared >= 8 && name && f.lead >= 0.25):
 		return f.jaccard, 2
 	case f.atStart() && numbersAgree && (shorterIn >= 0.7 && f.titlesAgree() ||
@@ -389,19 +409,22 @@ func (f *features) guard(rule int, p *judgeParams) bool {
 	// With rule 3, a summary of one day's bulletin is the lead of the next day's. Cost: none.
 	template := f.hours >= 12 && f.lead < 0.5 && f.titleShared < 4 && f.sharedNames <= p.recurNames
 	switch rule {
-	case 2:
+	case 2, 7:
 		return template
 	case 3:
 		// One actor, two counterparts: a short text that would be the other's lead, but each
 		// names someone the other does not (the shorter two: one may be a word the longer
 		// spells otherwise) and they share few names: the King's cables to Niger and to
-		// Jamaica. Cost: 3 pairs.
-		return template || f.ownS >= 2 && f.ownL >= 1 && f.sharedNames <= p.counterNames
+		// Jamaica. Not under the same headline (see sameHeadline): the cables' headlines name
+		// their countries. Cost: 1 pair.
+		return template || f.ownS >= 2 && f.ownL >= 1 && f.sharedNames <= p.counterNames && !f.sameHeadline()
 	case 4, 6:
 		// A round-up: the shorter text is inside the longer (60%), but not at its start and
-		// under another lead: the Hollande call carried at the end of the Sisi call item. Cost:
-		// 2 pairs.
-		if f.contained >= 0.6 && !f.atStart() && f.lead < 0.5 {
+		// under another lead: the Hollande call carried at the end of the Sisi call item. Not
+		// under the same headline: a text that appends its story to another item and keeps its
+		// headline tells that story (Abha's fog corniche after the festival nights). Cost: 1
+		// pair.
+		if f.contained >= 0.6 && !f.atStart() && f.lead < 0.5 && !f.sameHeadline() {
 			return true
 		}
 		// Another event of the same people: titles sharing at most two words, leads apart, and
@@ -421,6 +444,12 @@ func (f *features) guard(rule int, p *judgeParams) bool {
 // agree and the shorter holds (90%) what the longer says up to its length.
 func (f *features) isLeadOf() bool {
 	return f.lead >= 0.75 && (f.prefixSamples >= 4 && f.prefix >= 0.9 || f.contained >= 0.9)
+}
+
+// sameHeadline reports whether the shorter title, of four words or more, is wholly in the other:
+// a longer text under the same headline tells the same story, whatever it appends.
+func (f *features) sameHeadline() bool {
+	return f.titleShared >= 4 && f.titleShared == min(f.titleS, f.titleL)
 }
 
 // titlesAgree reports whether the titles share two words, or every word of the shorter title
