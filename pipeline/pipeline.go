@@ -42,7 +42,7 @@ type Store interface {
 	Feed(ctx context.Context, id string) (store.Feed, bool, error)
 	PutFeed(ctx context.Context, f store.Feed) error
 	KeyStore
-	Prior(ctx context.Context, feedID, canonicalURL, guid string) (store.Prior, bool, error)
+	Priors(ctx context.Context, feedID string, keys []store.PriorKey) ([]store.Prior, error)
 	Begin(ctx context.Context) (*store.Batch, error)
 	Fingerprints(ctx context.Context, since time.Time, fn func(id, clusterID, feedID string, at time.Time, fp []byte) error) error
 	PruneFingerprints(ctx context.Context, before time.Time) (int64, error)
@@ -532,22 +532,34 @@ func (p *Pipeline) poll(ctx context.Context, f Feed, held func()) pollResult {
 	return res
 }
 
-// seen looks up the items of feed feedID in the store, outside the decision's lock: an item
-// recorded before is a repeat, dropped before its text is processed, unless its feed text
-// changed since (its item hash differs) within the dedupe window, when it may be a correction
-// of the article and is assembled and passed on with its prior record. A lookup error says
-// unseen, and the decision, which looks again under the lock, has the last word.
+// seen looks up the items of feed feedID in the store, outside the decision's lock, in one
+// store.Priors for the feed: an item recorded before is a repeat, dropped before its text is
+// processed, unless its feed text changed since (its item hash differs) within the dedupe window,
+// when it may be a correction of the article and is assembled and passed on with its prior
+// record. A lookup error says unseen, and the decision, which looks again under the lock, has the
+// last word.
 func (p *Pipeline) seen(ctx context.Context, feedID string) seenFunc {
 	since := p.opts.Clock.Now().Add(-p.decider.Window())
-	return func(canonicalURL, guid, itemHash string) (*store.Prior, bool) {
-		pr, ok, err := p.store.Prior(ctx, feedID, canonicalURL, guid)
-		switch {
-		case err != nil || !ok:
-			return nil, false
-		case pr.ItemHash == "" || pr.ItemHash == itemHash || pr.FetchedAt.Before(since):
-			return nil, true
+	return func(items []seenItem) ([]*store.Prior, []bool) {
+		prior, repeat := make([]*store.Prior, len(items)), make([]bool, len(items))
+		keys := make([]store.PriorKey, len(items))
+		for i, it := range items {
+			keys[i] = store.PriorKey{CanonicalURL: it.canonical, GUID: it.guid}
 		}
-		return &pr, false
+		found, err := p.store.Priors(ctx, feedID, keys)
+		if err != nil {
+			return prior, repeat
+		}
+		for i := range found {
+			switch pr := &found[i]; {
+			case pr.ID == "":
+			case pr.ItemHash == "" || pr.ItemHash == items[i].hash || pr.FetchedAt.Before(since):
+				repeat[i] = true
+			default:
+				prior[i] = pr
+			}
+		}
+		return prior, repeat
 	}
 }
 
