@@ -234,20 +234,25 @@ type daemon struct {
 	indexErr  error
 }
 
-// waitIndex waits for the duplicate index's restore to end and returns its error.
-func (d *daemon) waitIndex() error {
+// waitIndex waits for the duplicate index's restore to end and returns its error, unless ctx
+// ended first: a restore cut short by a shutdown is no failure.
+func (d *daemon) waitIndex(ctx context.Context) error {
 	<-d.indexDone
+	if ctx.Err() != nil {
+		return nil
+	}
 	return d.indexErr
 }
 
 // pollContext returns ctx, cancelled with the restore's error if the duplicate index cannot be
 // restored: the polls in flight then stop, as at shutdown, and leave their feeds' state alone.
 func (d *daemon) pollContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	parent := ctx
 	ctx, cancel := context.WithCancelCause(ctx)
 	go func() {
 		select {
 		case <-d.indexDone:
-			if d.indexErr != nil {
+			if d.indexErr != nil && parent.Err() == nil {
 				d.log.Error("the duplicate index could not be restored: stopping", "err", d.indexErr)
 				cancel(d.indexErr)
 			}
@@ -501,6 +506,7 @@ func (d *daemon) run(ctx context.Context, reload <-chan []pipeline.Feed) error {
 		"data_dir", d.cfg.DataDir)
 	relayCtx, stopRelay := context.WithCancel(context.Background())
 	d.startRelay(relayCtx)
+	parent := ctx
 	ctx, stopPolling := d.pollContext(ctx)
 	defer stopPolling()
 	d.bg.Go(func() { d.snapshotEvery(ctx, snapshotEvery) })
@@ -511,7 +517,7 @@ func (d *daemon) run(ctx context.Context, reload <-chan []pipeline.Feed) error {
 	d.log.Info("shutting down", "timeout", d.parts.shutdownTimeout)
 	d.snapshotAtShutdown(deadline)
 	d.shutdown(deadline, stopRelay, true)
-	if ierr := d.waitIndex(); ierr != nil {
+	if ierr := d.waitIndex(parent); ierr != nil {
 		return ierr
 	}
 	return err
@@ -560,7 +566,7 @@ func (d *daemon) once(ctx context.Context, timeout time.Duration, stdout io.Writ
 	pollCtx, stopPolling := d.pollContext(ctx)
 	counts := d.pipe.PollAll(pollCtx)
 	stopPolling()
-	if err := d.waitIndex(); err != nil {
+	if err := d.waitIndex(ctx); err != nil {
 		d.shutdown(time.Now().Add(d.parts.shutdownTimeout), stopRelay, true)
 		return err
 	}
