@@ -51,10 +51,25 @@ func (a *assembler) assemble(f Feed, parsed *gofeed.Feed, fetchURL string, fetch
 	return out
 }
 
-// seenFunc looks up an item by its canonical URL (or ""), GUID (or "") and item hash: repeat
-// reports an item recorded before and unchanged, prior the record of one recorded before whose
-// feed text changed since.
-type seenFunc func(canonicalURL, guid, itemHash string) (prior *store.Prior, repeat bool)
+// seenItem is what the repeat lookup knows of an item: its canonical URL (or ""), its GUID (or "")
+// and its item hash.
+type seenItem struct{ canonical, guid, hash string }
+
+// seenFunc looks up the items of one feed at once: for items[i], repeat[i] reports an item
+// recorded before and unchanged, prior[i] the record of one recorded before whose feed text
+// changed since.
+type seenFunc func(items []seenItem) (prior []*store.Prior, repeat []bool)
+
+// eachSeen is a seenFunc that looks up one item at a time with one.
+func eachSeen(one func(canonicalURL, guid, itemHash string) (*store.Prior, bool)) seenFunc {
+	return func(items []seenItem) ([]*store.Prior, []bool) {
+		prior, repeat := make([]*store.Prior, len(items)), make([]bool, len(items))
+		for i, it := range items {
+			prior[i], repeat[i] = one(it.canonical, it.guid, it.hash)
+		}
+		return prior, repeat
+	}
+}
 
 // assembleUnseen is assemble, skipping the items seen reports as repeats before any of their
 // text is processed: in the steady state nearly every item of a feed is a repeat, and it costs
@@ -83,28 +98,45 @@ func (a *assembler) assembleUnseen(f Feed, parsed *gofeed.Feed, fetchURL string,
 		return stripSuffix(titles[i], suffix, outlet)
 	}
 
+	// Every item's keys and hash first, for one lookup of the feed's items in the store.
+	n := len(parsed.Items)
+	keys, hashes := make([]itemKeys, n), make([]string, n)
+	var (
+		asked []seenItem
+		at    []int // the item of each asked
+	)
+	for i, it := range parsed.Items {
+		if it == nil {
+			continue
+		}
+		hashes[i], keys[i] = itemHash(it), keysOf(base, it)
+		if seen != nil && (keys[i].canonical != "" || keys[i].guid != "") {
+			asked = append(asked, seenItem{keys[i].canonical, keys[i].guid, hashes[i]})
+			at = append(at, i)
+		}
+	}
+	priors, repeat := make([]*store.Prior, n), make([]bool, n)
+	if len(asked) > 0 {
+		p, r := seen(asked)
+		for j, i := range at {
+			priors[i], repeat[i] = p[j], r[j]
+		}
+	}
+
 	src := source{feed: f, base: base, fetchedAt: fetchedAt, htmlImage: parsed.FeedType == "rss"}
 	for i, it := range parsed.Items {
 		if it == nil {
 			continue
 		}
-		var prior *store.Prior
-		hash := itemHash(it)
-		keys := keysOf(base, it)
-		if seen != nil {
-			if canonical, guid := keys.canonical, keys.guid; canonical != "" || guid != "" {
-				var repeat bool
-				if prior, repeat = seen(canonical, guid, hash); repeat {
-					repeats++
-					continue
-				}
-			}
+		if repeat[i] {
+			repeats++
+			continue
 		}
-		e := a.item(src, it, keys, title(i))
+		e := a.item(src, it, keys[i], title(i))
 		if e.art.ID == "" {
 			continue
 		}
-		e.itemHash, e.prior, e.mode = hash, prior, f.FullText
+		e.itemHash, e.prior, e.mode = hashes[i], priors[i], f.FullText
 		if out == nil {
 			out = make([]entry, 0, len(parsed.Items)-i)
 		}

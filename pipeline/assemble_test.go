@@ -266,10 +266,10 @@ func TestAssembleUnseenSkipsRepeats(t *testing.T) {
 		})
 	}
 	var asked []string
-	seen := func(canonical, guid, itemHash string) (*store.Prior, bool) {
+	seen := eachSeen(func(canonical, guid, itemHash string) (*store.Prior, bool) {
 		asked = append(asked, canonical+" "+guid)
 		return nil, canonical != "https://www.alhurra.com/news/1"
-	}
+	})
 	es, repeats := newAssembler().assembleUnseen(f, parsed, f.URL, time.Now(), seen)
 	if repeats != 2 || len(es) != 1 {
 		t.Fatalf("got %d entries and %d repeats, want 1 and 2", len(es), repeats)

@@ -42,7 +42,7 @@ type Store interface {
 	Feed(ctx context.Context, id string) (store.Feed, bool, error)
 	PutFeed(ctx context.Context, f store.Feed) error
 	KeyStore
-	Prior(ctx context.Context, feedID, canonicalURL, guid string) (store.Prior, bool, error)
+	Priors(ctx context.Context, feedID string, keys []store.PriorKey) ([]store.Prior, error)
 	Begin(ctx context.Context) (*store.Batch, error)
 	Fingerprints(ctx context.Context, since time.Time, fn func(id, clusterID, feedID string, at time.Time, fp []byte) error) error
 	PruneFingerprints(ctx context.Context, before time.Time) (int64, error)
@@ -109,6 +109,7 @@ type Pipeline struct {
 	// knows feeds by, the feeds it may hold articles of, why the index no longer matches what
 	// a restart rebuilds ("" while it does), and the store's mark at the last snapshot.
 	restored    bool
+	restoreErr  error // why the restore failed: no decision is made after it
 	names       map[string]string
 	knownFeeds  map[string]bool
 	snapshotOff string
@@ -203,13 +204,42 @@ func (k txKeys) FindContent(ctx context.Context, key string, since time.Time) (s
 }
 
 // Restore rebuilds the duplicate index from the fingerprints recorded within the dedupe window
-// and prunes older ones. Call it once before polling. With Options.IndexSnapshot, it loads the
-// snapshot when it matches the database and reads only the fingerprints recorded after it;
-// otherwise (none, another version, corrupt, stale) it logs why and reads them all.
-func (p *Pipeline) Restore(ctx context.Context) error {
-	start := time.Now()
+// and prunes older ones. Call it once before polling, or use StartRestore. With
+// Options.IndexSnapshot, it loads the snapshot when it matches the database and reads only the
+// fingerprints recorded after it; otherwise (none, another version, corrupt, stale) it logs why
+// and reads them all.
+func (p *Pipeline) Restore(ctx context.Context) error { return p.StartRestore(ctx)() }
+
+// StartRestore runs Restore in the background and returns a function that waits for it to end
+// and returns its error. Polls may start at once: they fetch and parse their feeds and drop their
+// repeats meanwhile (a repeat is looked up in the store, not in the index), and wait for the
+// restore only to decide their other items, as the restore holds the decision's lock from before
+// StartRestore returns. If the restore fails, every decision after it fails with its error, so
+// nothing is recorded against a partial index; the caller stops polling. The hourly prune waits
+// an hour from the start: the restore prunes.
+func (p *Pipeline) StartRestore(ctx context.Context) (wait func() error) {
 	p.ingestMu.Lock()
-	defer p.ingestMu.Unlock()
+	p.pruneMu.Lock()
+	p.lastPrune = p.opts.Clock.Now()
+	p.pruneMu.Unlock()
+	done := make(chan struct{})
+	var err error
+	go func() {
+		defer close(done)
+		defer p.ingestMu.Unlock()
+		if err = p.restore(ctx); err != nil {
+			p.restoreErr = err
+		}
+	}()
+	return func() error {
+		<-done
+		return err
+	}
+}
+
+// restore is Restore, under ingestMu.
+func (p *Pipeline) restore(ctx context.Context) error {
+	start := time.Now()
 	since := p.opts.Clock.Now().Add(-p.decider.Window())
 	// The index knows articles by outlet (the feed's name), the store by feed id.
 	feeds := p.feeds()
@@ -502,22 +532,34 @@ func (p *Pipeline) poll(ctx context.Context, f Feed, held func()) pollResult {
 	return res
 }
 
-// seen looks up the items of feed feedID in the store, outside the decision's lock: an item
-// recorded before is a repeat, dropped before its text is processed, unless its feed text
-// changed since (its item hash differs) within the dedupe window, when it may be a correction
-// of the article and is assembled and passed on with its prior record. A lookup error says
-// unseen, and the decision, which looks again under the lock, has the last word.
+// seen looks up the items of feed feedID in the store, outside the decision's lock, in one
+// store.Priors for the feed: an item recorded before is a repeat, dropped before its text is
+// processed, unless its feed text changed since (its item hash differs) within the dedupe window,
+// when it may be a correction of the article and is assembled and passed on with its prior
+// record. A lookup error says unseen, and the decision, which looks again under the lock, has the
+// last word.
 func (p *Pipeline) seen(ctx context.Context, feedID string) seenFunc {
 	since := p.opts.Clock.Now().Add(-p.decider.Window())
-	return func(canonicalURL, guid, itemHash string) (*store.Prior, bool) {
-		pr, ok, err := p.store.Prior(ctx, feedID, canonicalURL, guid)
-		switch {
-		case err != nil || !ok:
-			return nil, false
-		case pr.ItemHash == "" || pr.ItemHash == itemHash || pr.FetchedAt.Before(since):
-			return nil, true
+	return func(items []seenItem) ([]*store.Prior, []bool) {
+		prior, repeat := make([]*store.Prior, len(items)), make([]bool, len(items))
+		keys := make([]store.PriorKey, len(items))
+		for i, it := range items {
+			keys[i] = store.PriorKey{CanonicalURL: it.canonical, GUID: it.guid}
 		}
-		return &pr, false
+		found, err := p.store.Priors(ctx, feedID, keys)
+		if err != nil {
+			return prior, repeat
+		}
+		for i := range found {
+			switch pr := &found[i]; {
+			case pr.ID == "":
+			case pr.ItemHash == "" || pr.ItemHash == items[i].hash || pr.FetchedAt.Before(since):
+				repeat[i] = true
+			default:
+				prior[i] = pr
+			}
+		}
+		return prior, repeat
 	}
 }
 
@@ -569,6 +611,9 @@ func (p *Pipeline) ingest(ctx context.Context, entries []entry) (c Counts, err e
 	}
 	p.ingestMu.Lock()
 	defer p.ingestMu.Unlock()
+	if p.restoreErr != nil {
+		return Counts{}, fmt.Errorf("no duplicate index: %w", p.restoreErr)
+	}
 	tx, err := p.begin(ctx)
 	if err != nil {
 		return Counts{}, err

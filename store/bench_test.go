@@ -55,3 +55,50 @@ func BenchmarkHasURL(b *testing.B) {
 		b.Fatal("no lookup found a recorded url")
 	}
 }
+
+// BenchmarkFeedPriors looks up a feed of 20 recorded items per op, as a poll of repeats does:
+// one Prior per item, or one Priors for the feed.
+func BenchmarkFeedPriors(b *testing.B) {
+	s := openTest(b)
+	const n = 10_000
+	tx, err := s.db.BeginTx(b.Context(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range n {
+		a, _ := testArticle(i)
+		if _, err := tx.ExecContext(b.Context(),
+			`INSERT INTO articles (id, feed_id, canonical_url, guid, fetched_at) VALUES (?, ?, ?, ?, ?)`,
+			a.ID, "feed", a.CanonicalURL, a.GUID, a.FetchedAt.UnixMilli()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	keys := make([]PriorKey, n)
+	for i := range keys {
+		a, _ := testArticle(i)
+		keys[i] = PriorKey{CanonicalURL: a.CanonicalURL, GUID: a.GUID}
+	}
+	b.Run("Prior", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			for _, k := range keys[i%(n-20) : i%(n-20)+20] {
+				if _, ok, err := s.Prior(b.Context(), "feed", k.CanonicalURL, k.GUID); err != nil || !ok {
+					b.Fatal(ok, err)
+				}
+			}
+			i += 20
+		}
+	})
+	b.Run("Priors", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			if _, err := s.Priors(b.Context(), "feed", keys[i%(n-20):i%(n-20)+20]); err != nil {
+				b.Fatal(err)
+			}
+			i += 20
+		}
+	})
+}

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -125,6 +127,115 @@ func (b *Batch) Revise(ctx context.Context, id, itemHash, contentKey string, m *
 	if err != nil {
 		b.s.noteWrite(err)
 		return fmt.Errorf("store: revise article %s: %w", id, classify(err))
+	}
+	return nil
+}
+
+// PriorKey is one item's keys for Priors: its canonical URL and its GUID, either of them "".
+type PriorKey struct{ CanonicalURL, GUID string }
+
+const (
+	// The canonical URLs and the GUIDs are looked up by their unique indexes, which hold only
+	// the non-empty keys: the <> '' lets the planner use them.
+	queryPriorsURL = `SELECT canonical_url, id, cluster_id, duplicate_of, content_key, item_hash, fetched_at FROM articles
+WHERE canonical_url <> '' AND canonical_url IN `
+	queryPriorsGUID = `SELECT guid, id, cluster_id, duplicate_of, content_key, item_hash, fetched_at FROM articles
+WHERE feed_id = ? AND guid <> '' AND guid IN `
+	// maxPriorsIn is the most keys one query asks for; more are asked in several.
+	maxPriorsIn = 200
+)
+
+// Priors is Prior for many items of feed feedID at once: out[i] is what Prior finds for
+// keys[i], or the zero Prior (its ID "") where it finds nothing. It asks for all the canonical
+// URLs in one query, then for the GUIDs of the items not found by their URL in another, on one
+// connection: a feed's repeats cost two statements instead of one or two per item.
+func (s *Store) Priors(ctx context.Context, feedID string, keys []PriorKey) ([]Prior, error) {
+	out := make([]Prior, len(keys))
+	byURL := make(map[string][]int, len(keys))
+	for i, k := range keys {
+		if k.CanonicalURL != "" {
+			byURL[k.CanonicalURL] = append(byURL[k.CanonicalURL], i)
+		}
+	}
+	var byGUID map[string][]int // filled once the URLs are looked up
+	if len(byURL) == 0 && !anyGUID(keys) {
+		return out, nil
+	}
+	c, qctx, err := s.conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: priors of feed %s: %w", feedID, err)
+	}
+	defer c.Close()
+	if err := priorsIn(qctx, c, queryPriorsURL, nil, byURL, out); err != nil {
+		return nil, fmt.Errorf("store: priors of feed %s: %w", feedID, classify(err))
+	}
+	for i, k := range keys {
+		if out[i].ID == "" && k.GUID != "" {
+			if byGUID == nil {
+				byGUID = make(map[string][]int, len(keys))
+			}
+			byGUID[k.GUID] = append(byGUID[k.GUID], i)
+		}
+	}
+	if err := priorsIn(qctx, c, queryPriorsGUID, []any{feedID}, byGUID, out); err != nil {
+		return nil, fmt.Errorf("store: priors of feed %s: %w", feedID, classify(err))
+	}
+	return out, nil
+}
+
+func anyGUID(keys []PriorKey) bool {
+	for _, k := range keys {
+		if k.GUID != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// priorsIn runs query, which selects the key then a Prior's columns and ends in "IN ", with
+// args then the keys of want as its parameters, at most maxPriorsIn at a time, and sets out[i]
+// for each index i that want gives the key found.
+func priorsIn(ctx context.Context, c *sql.Conn, query string, args []any, want map[string][]int, out []Prior) error {
+	if len(want) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(want))
+	for k := range want {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys) // the same statements, in the same order, for the same items
+	params := make([]any, 0, len(args)+min(len(keys), maxPriorsIn))
+	for len(keys) > 0 {
+		chunk := keys[:min(len(keys), maxPriorsIn)]
+		keys = keys[len(chunk):]
+		params = append(params[:0], args...)
+		for _, k := range chunk {
+			params = append(params, k)
+		}
+		rows, err := c.QueryContext(ctx, query+"(?"+strings.Repeat(",?", len(chunk)-1)+")", params...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var (
+				key     string
+				p       Prior
+				fetched int64
+			)
+			if err := rows.Scan(&key, &p.ID, &p.ClusterID, &p.DuplicateOf, &p.ContentKey, &p.ItemHash, &fetched); err != nil {
+				rows.Close()
+				return err
+			}
+			p.FetchedAt = time.UnixMilli(fetched).UTC()
+			for _, i := range want[key] {
+				out[i] = p
+			}
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -65,5 +67,102 @@ func TestPriorAndRevise(t *testing.T) {
 	}
 	if p, _, _ := s.Prior(ctx, "spa", "https://spa.example/1", ""); p.ItemHash != "h3" || p.ContentKey != "k2" {
 		t.Errorf("Prior after a revision without a message: %+v, want hash h3, key k2", p)
+	}
+}
+
+// TestPriors: Priors finds for each key what Prior finds, by canonical URL in any feed, else by
+// GUID in the feed, for more keys than one query asks for, with duplicate and empty keys.
+func TestPriors(t *testing.T) {
+	s := openTest(t)
+	ctx := t.Context()
+	at := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	const n = 2*maxPriorsIn + 7
+	for i := range n {
+		feed := "spa"
+		if i%3 == 0 {
+			feed = "okaz"
+		}
+		url := fmt.Sprintf("https://%s.example/%d", feed, i)
+		if i%5 == 0 {
+			url = "" // found by its GUID only
+		}
+		a := Article{ID: fmt.Sprintf("a%d", i), FeedID: feed, CanonicalURL: url, GUID: fmt.Sprintf("g%d", i),
+			ContentKey: fmt.Sprintf("k%d", i), ClusterID: fmt.Sprintf("c%d", i), FetchedAt: at.Add(time.Duration(i) * time.Second),
+			ItemHash: fmt.Sprintf("h%d", i)}
+		if _, err := s.Insert(ctx, a, Message{MsgID: a.ID, Subject: "articles.new.ar." + feed, Data: []byte("{}")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var keys []PriorKey
+	for i := range n + 20 { // 20 unknown
+		feed := "spa"
+		if i%3 == 0 {
+			feed = "okaz"
+		}
+		keys = append(keys,
+			PriorKey{CanonicalURL: fmt.Sprintf("https://%s.example/%d", feed, i)},
+			PriorKey{GUID: fmt.Sprintf("g%d", i)},
+			PriorKey{CanonicalURL: fmt.Sprintf("https://%s.example/%d", feed, i), GUID: "elsewhere"},
+			PriorKey{CanonicalURL: "https://unknown.example/" + fmt.Sprint(i), GUID: fmt.Sprintf("g%d", i)})
+	}
+	keys = append(keys, PriorKey{}, keys[0], keys[1])
+	for _, feed := range []string{"spa", "okaz", "none"} {
+		got, err := s.Priors(ctx, feed, keys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(keys) {
+			t.Fatalf("got %d priors for %d keys", len(got), len(keys))
+		}
+		found := 0
+		for i, k := range keys {
+			want, ok, err := s.Prior(ctx, feed, k.CanonicalURL, k.GUID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ok {
+				want = Prior{}
+			}
+			if got[i] != want {
+				t.Errorf("feed %s, key %+v: Priors gives %+v, Prior %+v", feed, k, got[i], want)
+			}
+			if ok {
+				found++
+			}
+		}
+		if found < n {
+			t.Errorf("feed %s: %d keys found, want at least %d: the test asks too little", feed, found, n)
+		}
+	}
+	if got, err := s.Priors(ctx, "spa", nil); err != nil || len(got) != 0 {
+		t.Errorf("Priors of no keys: %v, %v", got, err)
+	}
+}
+
+// TestPriorsUseTheKeyIndexes: the lookups are searches of the unique key indexes, not scans of
+// the articles, which would cost a feed's poll the whole table.
+func TestPriorsUseTheKeyIndexes(t *testing.T) {
+	s := openTest(t)
+	for query, index := range map[string]string{
+		queryPriorsURL + "(?,?,?)": "articles_canonical_url",
+		queryPriorsGUID + "(?,?)":  "articles_feed_guid",
+	} {
+		rows, err := s.db.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+query, "a", "b", "c")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		if p := strings.Join(plan, "; "); !strings.Contains(p, "SEARCH") || !strings.Contains(p, index) {
+			t.Errorf("plan of %q: %s, want a search of index %s", query, p, index)
+		}
 	}
 }

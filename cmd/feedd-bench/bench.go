@@ -250,7 +250,7 @@ func bench(ctx context.Context, o options) (report, error) {
 	var handler http.Handler = testfeeds.Handler(feeds)
 	var rounds *roundServer
 	if o.repeat { // every round fetches the feeds in full: they changed, as live feeds do
-		rounds = newRoundServer(feeds)
+		rounds = newRoundServer(feeds, time.Now())
 		handler = rounds
 		rep.Load.Bytes = rounds.bytes(1)
 	}
@@ -465,25 +465,80 @@ var errNoProc = errors.New("peak memory is read from /proc, which this system la
 // feed's does. Each version has its own ETag and If-None-Match is honoured, as by a real server,
 // so the second round is fetched and parsed in full because the feeds changed, not because the
 // server forgets the validators.
+//
+// The items' dates are moved forward by the same amount, so that the newest is two hours before
+// now and the oldest about three days before: the articles are inside feedd's duplicate window,
+// as in a live steady state, where a start loads them into the index. Left in 2015, they would be
+// out of the window, and each round's start would spend its first tens of milliseconds deleting
+// the first round's fingerprints, which a live feedd prunes an hour's worth at a time.
 type roundServer struct {
 	round  atomic.Int32
 	bodies [2]map[string][]byte
 	etags  [2]map[string]string
 }
 
-func newRoundServer(feeds []testfeeds.Feed) *roundServer {
+func newRoundServer(feeds []testfeeds.Feed, now time.Time) *roundServer {
 	s := &roundServer{}
-	for r, built := range []string{"Mon, 03 Aug 2015 21:00:00 +0000", "Mon, 03 Aug 2015 22:00:00 +0000"} {
+	shift := now.Add(-2 * time.Hour).Sub(latestPubDate(feeds)).Truncate(time.Second)
+	for r, built := range []time.Time{now.Add(-90 * time.Minute), now.Add(-30 * time.Minute)} {
 		s.bodies[r] = make(map[string][]byte, len(feeds))
 		s.etags[r] = make(map[string]string, len(feeds))
 		for _, f := range feeds {
-			body := bytes.Replace(f.Body, []byte("<channel>"), []byte("<channel><lastBuildDate>"+built+"</lastBuildDate>"), 1)
+			body := bytes.Replace(f.Body, []byte("<channel>"),
+				[]byte("<channel><lastBuildDate>"+built.UTC().Format(time.RFC1123Z)+"</lastBuildDate>"), 1)
+			body = movePubDates(body, shift)
 			sum := sha256.Sum256(body)
 			s.bodies[r][f.Path] = body
 			s.etags[r][f.Path] = fmt.Sprintf(`"%x"`, sum[:8])
 		}
 	}
 	return s
+}
+
+// pubDates calls fn with the text of each <pubDate> element of body (as testfeeds.RSS writes it,
+// RFC 1123 with a numeric zone) and puts what fn returns in its place.
+func pubDates(body []byte, fn func(string) string) []byte {
+	const open, end = "<pubDate>", "</pubDate>"
+	var out []byte
+	for {
+		i := bytes.Index(body, []byte(open))
+		if i < 0 {
+			return append(out, body...)
+		}
+		j := bytes.Index(body[i:], []byte(end))
+		if j < 0 {
+			return append(out, body...)
+		}
+		out = append(out, body[:i+len(open)]...)
+		out = append(out, fn(string(body[i+len(open):i+j]))...)
+		out = append(out, end...)
+		body = body[i+j+len(end):]
+	}
+}
+
+// latestPubDate returns the newest item date of the feeds.
+func latestPubDate(feeds []testfeeds.Feed) time.Time {
+	var latest time.Time
+	for _, f := range feeds {
+		pubDates(f.Body, func(s string) string {
+			if t, err := time.Parse(time.RFC1123Z, s); err == nil && t.After(latest) {
+				latest = t
+			}
+			return s
+		})
+	}
+	return latest
+}
+
+// movePubDates moves each item date of body by d.
+func movePubDates(body []byte, d time.Duration) []byte {
+	return pubDates(body, func(s string) string {
+		t, err := time.Parse(time.RFC1123Z, s)
+		if err != nil {
+			return s
+		}
+		return t.Add(d).Format(time.RFC1123Z)
+	})
 }
 
 // bytes returns the size of all feeds in round r.

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/feedd/feedd/internal/testfeeds"
 )
@@ -211,14 +212,16 @@ func TestSmoke(t *testing.T) {
 
 // TestRoundServer: between the two rounds of a repeat run every feed changes (so that a client
 // that kept its ETag still gets the whole body) but keeps the same items; within a round the
-// ETag is honoured with a 304.
+// ETag is honoured with a 304. The items are dated within the last three days and a few hours:
+// inside feedd's default duplicate window of 7 days, as in a live steady state.
 func TestRoundServer(t *testing.T) {
 	dir := needCorpus(t)
 	feeds, articles, err := loadFeeds(dir, 3, 20)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newRoundServer(feeds)
+	now := time.Now()
+	s := newRoundServer(feeds, now)
 	srv := httptest.NewServer(s)
 	defer srv.Close()
 	get := func(path, etag string) (int, string, []byte) {
@@ -254,6 +257,18 @@ func TestRoundServer(t *testing.T) {
 			t.Errorf("%s: got %d then %d items, want the same items and a lastBuildDate", f.Path, itemCount(body0), itemCount(body1))
 		}
 		items += itemCount(body1)
+		dates := 0
+		pubDates(body1, func(d string) string {
+			dates++
+			at, err := time.Parse(time.RFC1123Z, d)
+			if err != nil || at.After(now.Add(-2*time.Hour)) || at.Before(now.Add(-4*24*time.Hour)) {
+				t.Errorf("%s: item dated %q (%v), want between 4 days and 2 hours before now", f.Path, d, err)
+			}
+			return d
+		})
+		if dates != itemCount(body1) {
+			t.Errorf("%s: %d items dated of %d", f.Path, dates, itemCount(body1))
+		}
 	}
 	if items != articles {
 		t.Errorf("served %d items, want %d", items, articles)

@@ -228,13 +228,46 @@ type daemon struct {
 	pending int64 // outbox depth at close
 	// replica is the cluster side of the daemon in cluster mode, nil on one machine.
 	replica *replica
+	// indexDone is closed when the duplicate index's restore has ended, with indexErr its
+	// error: on one machine the restore runs while the first polls fetch (see start).
+	indexDone chan struct{}
+	indexErr  error
+}
+
+// waitIndex waits for the duplicate index's restore to end and returns its error, unless ctx
+// ended first: a restore cut short by a shutdown is no failure.
+func (d *daemon) waitIndex(ctx context.Context) error {
+	<-d.indexDone
+	if ctx.Err() != nil {
+		return nil
+	}
+	return d.indexErr
+}
+
+// pollContext returns ctx, cancelled with the restore's error if the duplicate index cannot be
+// restored: the polls in flight then stop, as at shutdown, and leave their feeds' state alone.
+func (d *daemon) pollContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	parent := ctx
+	ctx, cancel := context.WithCancelCause(ctx)
+	go func() {
+		select {
+		case <-d.indexDone:
+			if d.indexErr != nil && parent.Err() == nil {
+				d.log.Error("the duplicate index could not be restored: stopping", "err", d.indexErr)
+				cancel(d.indexErr)
+			}
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() { cancel(nil) }
 }
 
 // start opens the database, starts or connects to NATS, ensures the stream and the ops listener.
 // It fails only for what cannot get better by waiting: an unusable database, a port in use, an
 // embedded server that cannot start. An unreachable remote NATS is waited for in the background.
 func start(ctx context.Context, cfg config.Config, pt parts, log *slog.Logger) (_ *daemon, err error) {
-	d := &daemon{cfg: cfg, parts: pt, log: log, streamReady: make(chan struct{}), natsBack: make(chan struct{}, 1)}
+	d := &daemon{cfg: cfg, parts: pt, log: log, streamReady: make(chan struct{}), natsBack: make(chan struct{}, 1),
+		indexDone: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			d.close(context.Background())
@@ -326,8 +359,21 @@ func start(ctx context.Context, cfg config.Config, pt parts, log *slog.Logger) (
 	d.feedWatch = ops.NewFeedWatch(len(popts.Feeds), log)
 	d.pipe = pipeline.New(popts, watchedFetcher{fetcher.New(pt.fetcher), d.feedWatch}, pipeStore, d.relay)
 
-	if err := d.pipe.Restore(ctx); err != nil {
-		return nil, err
+	if pt.cluster != nil {
+		// A replica follows the stream into its index from the start: it restores first.
+		d.indexErr = d.pipe.Restore(ctx)
+		close(d.indexDone)
+		if d.indexErr != nil {
+			return nil, d.indexErr
+		}
+	} else {
+		// The index is restored while the first polls fetch, parse and drop their repeats; their
+		// decisions wait for it, and /readyz says not ready until it is done.
+		wait := d.pipe.StartRestore(ctx)
+		go func() {
+			d.indexErr = wait()
+			close(d.indexDone)
+		}()
 	}
 
 	if pt.httpListen != "" {
@@ -345,6 +391,14 @@ func start(ctx context.Context, cfg config.Config, pt parts, log *slog.Logger) (
 				return d.relay.Health()
 			},
 			"feeds": d.feedWatch.Check,
+			"index": func(context.Context) error {
+				select {
+				case <-d.indexDone:
+					return d.indexErr
+				default:
+					return errors.New("the duplicate index is being restored")
+				}
+			},
 		}
 		if d.ops, err = ops.Listen(pt.httpListen, reg, checks, log); err != nil {
 			return nil, err
@@ -452,6 +506,9 @@ func (d *daemon) run(ctx context.Context, reload <-chan []pipeline.Feed) error {
 		"data_dir", d.cfg.DataDir)
 	relayCtx, stopRelay := context.WithCancel(context.Background())
 	d.startRelay(relayCtx)
+	parent := ctx
+	ctx, stopPolling := d.pollContext(ctx)
+	defer stopPolling()
 	d.bg.Go(func() { d.snapshotEvery(ctx, snapshotEvery) })
 	stopping := make(chan time.Time, 1)
 	context.AfterFunc(ctx, func() { stopping <- time.Now() })
@@ -460,6 +517,9 @@ func (d *daemon) run(ctx context.Context, reload <-chan []pipeline.Feed) error {
 	d.log.Info("shutting down", "timeout", d.parts.shutdownTimeout)
 	d.snapshotAtShutdown(deadline)
 	d.shutdown(deadline, stopRelay, true)
+	if ierr := d.waitIndex(parent); ierr != nil {
+		return ierr
+	}
 	return err
 }
 
@@ -503,7 +563,13 @@ func (d *daemon) once(ctx context.Context, timeout time.Duration, stdout io.Writ
 	relayCtx, stopRelay := context.WithCancel(context.Background())
 	d.startRelay(relayCtx)
 
-	counts := d.pipe.PollAll(ctx)
+	pollCtx, stopPolling := d.pollContext(ctx)
+	counts := d.pipe.PollAll(pollCtx)
+	stopPolling()
+	if err := d.waitIndex(ctx); err != nil {
+		d.shutdown(time.Now().Add(d.parts.shutdownTimeout), stopRelay, true)
+		return err
+	}
 	d.snapshotAtShutdown(time.Now().Add(d.parts.shutdownTimeout))
 	drainErr := d.relay.WaitDrained(ctx, false)
 	d.shutdown(time.Now().Add(d.parts.shutdownTimeout), stopRelay, true)
@@ -555,7 +621,11 @@ func (d *daemon) shutdown(deadline time.Time, stopRelay context.CancelFunc, drai
 	d.close(ctx)
 }
 
-// close releases everything that was started, in reverse order, within ctx.
+// close releases everything that was started, in reverse order, within ctx. On one machine the
+// database closes (with its last WAL checkpoint) while the NATS connection drains, which waits in
+// steps of 10 ms: nothing of one uses the other once the relay has stopped. In cluster mode a
+// follower may still be applying messages to the database until the connection is closed, so the
+// database closes after it.
 func (d *daemon) close(ctx context.Context) {
 	if d.store != nil {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
@@ -569,16 +639,30 @@ func (d *daemon) close(ctx context.Context) {
 			d.pending = n
 		}
 	}
+	closeStore := func() {
+		if d.store == nil {
+			return
+		}
+		if d.pipe != nil {
+			<-d.indexDone // the restore reads the store until it ends
+		}
+		if err := d.store.Close(); err != nil {
+			d.log.Error("closing database", "err", err)
+		}
+	}
+	var storeClosed sync.WaitGroup
+	if d.replica == nil {
+		storeClosed.Go(closeStore)
+	}
 	if d.bus != nil {
 		d.bus.CloseContext(ctx)
 	}
 	if d.embedded != nil && !d.embedded.ShutdownContext(ctx) {
 		d.log.Warn("embedded NATS server still stopping at the shutdown deadline")
 	}
-	if d.store != nil {
-		if err := d.store.Close(); err != nil {
-			d.log.Error("closing database", "err", err)
-		}
+	if d.replica != nil {
+		closeStore()
 	}
+	storeClosed.Wait()
 	d.log.Info("stopped")
 }

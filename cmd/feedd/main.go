@@ -11,6 +11,8 @@ import (
 	"os/signal"
 	"syscall"
 	_ "time/tzdata" // feeds[].timezone works on images without a zoneinfo database
+
+	"github.com/feedd/feedd/internal/gcfloor"
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3".
@@ -21,6 +23,9 @@ func main() {
 	// After the first signal, a second one kills the process the usual way, should a graceful
 	// shutdown hang.
 	context.AfterFunc(ctx, stop)
+	// A small live heap collects at the heap goal of a larger one, unless GOGC or GOMEMLIMIT
+	// says otherwise (README, "Garbage collection").
+	gcfloor.Start(gcfloor.DefaultFloor, os.Getenv)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
