@@ -4,6 +4,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -482,9 +483,11 @@ func (p *Pipeline) poll(ctx context.Context, f Feed, held func()) pollResult {
 		res.counts.add(c)
 		if err != nil {
 			res.counts.Fetched = 0
-			if ctx.Err() != nil {
-				// Shutting down: the feed's articles were not recorded; they come next time.
-				res.err = ctx.Err()
+			if ctx.Err() != nil || errors.Is(err, errNoIndex) {
+				// Shutting down, or the duplicate index could not be restored (the daemon then
+				// stops): the feed's articles were not recorded; they come next time, and the
+				// feed's state is left as it was.
+				res.err = cmp.Or(ctx.Err(), err)
 				return res
 			}
 			// The validators are not saved: the next poll fetches the feed again in full, and
@@ -532,6 +535,10 @@ func (p *Pipeline) poll(ctx context.Context, f Feed, held func()) pollResult {
 	return res
 }
 
+// errNoIndex is the error of a poll that found new articles when the duplicate index could not be
+// restored: nothing can be decided, and the daemon stops.
+var errNoIndex = errors.New("no duplicate index")
+
 // seen looks up the items of feed feedID in the store, outside the decision's lock, in one
 // store.Priors for the feed: an item recorded before is a repeat, dropped before its text is
 // processed, unless its feed text changed since (its item hash differs) within the dedupe window,
@@ -548,6 +555,10 @@ func (p *Pipeline) seen(ctx context.Context, feedID string) seenFunc {
 		}
 		found, err := p.store.Priors(ctx, feedID, keys)
 		if err != nil {
+			if ctx.Err() == nil {
+				p.log.Warn("looking up a feed's items: each is taken as new, and the decision looks again",
+					"feed", feedID, "err", err)
+			}
 			return prior, repeat
 		}
 		for i := range found {
@@ -612,7 +623,7 @@ func (p *Pipeline) ingest(ctx context.Context, entries []entry) (c Counts, err e
 	p.ingestMu.Lock()
 	defer p.ingestMu.Unlock()
 	if p.restoreErr != nil {
-		return Counts{}, fmt.Errorf("no duplicate index: %w", p.restoreErr)
+		return Counts{}, fmt.Errorf("%w: %w", errNoIndex, p.restoreErr)
 	}
 	tx, err := p.begin(ctx)
 	if err != nil {

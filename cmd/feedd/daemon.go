@@ -232,13 +232,15 @@ type daemon struct {
 	// error: on one machine the restore runs while the first polls fetch (see start).
 	indexDone chan struct{}
 	indexErr  error
+	// stopRestore cancels the restore: at a shutdown or a --once timeout, and when start fails.
+	stopRestore context.CancelFunc
 }
 
-// waitIndex waits for the duplicate index's restore to end and returns its error, unless ctx
-// ended first: a restore cut short by a shutdown is no failure.
+// waitIndex waits for the duplicate index's restore to end and returns its error. A restore
+// cut short because ctx ended (a shutdown, the --once timeout) is no failure of its own.
 func (d *daemon) waitIndex(ctx context.Context) error {
 	<-d.indexDone
-	if ctx.Err() != nil {
+	if ctx.Err() != nil && (errors.Is(d.indexErr, context.Canceled) || errors.Is(d.indexErr, context.DeadlineExceeded)) {
 		return nil
 	}
 	return d.indexErr
@@ -267,10 +269,10 @@ func (d *daemon) pollContext(ctx context.Context) (context.Context, context.Canc
 // embedded server that cannot start. An unreachable remote NATS is waited for in the background.
 func start(ctx context.Context, cfg config.Config, pt parts, log *slog.Logger) (_ *daemon, err error) {
 	d := &daemon{cfg: cfg, parts: pt, log: log, streamReady: make(chan struct{}), natsBack: make(chan struct{}, 1),
-		indexDone: make(chan struct{})}
+		indexDone: make(chan struct{}), stopRestore: func() {}}
 	defer func() {
 		if err != nil {
-			d.close(context.Background())
+			d.close(context.Background(), true)
 		}
 	}()
 
@@ -369,7 +371,9 @@ func start(ctx context.Context, cfg config.Config, pt parts, log *slog.Logger) (
 	} else {
 		// The index is restored while the first polls fetch, parse and drop their repeats; their
 		// decisions wait for it, and /readyz says not ready until it is done.
-		wait := d.pipe.StartRestore(ctx)
+		rctx, stop := context.WithCancel(ctx)
+		d.stopRestore = stop
+		wait := d.pipe.StartRestore(rctx)
 		go func() {
 			d.indexErr = wait()
 			close(d.indexDone)
@@ -563,6 +567,8 @@ func (d *daemon) once(ctx context.Context, timeout time.Duration, stdout io.Writ
 	relayCtx, stopRelay := context.WithCancel(context.Background())
 	d.startRelay(relayCtx)
 
+	stopTimer := context.AfterFunc(ctx, d.stopRestore) // the timeout ends a restore too
+	defer stopTimer()
 	pollCtx, stopPolling := d.pollContext(ctx)
 	counts := d.pipe.PollAll(pollCtx)
 	stopPolling()
@@ -614,19 +620,23 @@ func (d *daemon) shutdown(deadline time.Time, stopRelay context.CancelFunc, drai
 	stopRelay()
 	done := make(chan struct{})
 	go func() { d.bg.Wait(); close(done) }()
+	quiet := true
 	select {
 	case <-done:
 	case <-ctx.Done():
+		quiet = false
 	}
-	d.close(ctx)
+	d.close(ctx, quiet)
 }
 
-// close releases everything that was started, in reverse order, within ctx. On one machine the
+// close releases everything that was started, in reverse order, within ctx. quiet says that
+// nothing started in the background still runs (the relay has stopped). Then, on one machine, the
 // database closes (with its last WAL checkpoint) while the NATS connection drains, which waits in
-// steps of 10 ms: nothing of one uses the other once the relay has stopped. In cluster mode a
-// follower may still be applying messages to the database until the connection is closed, so the
-// database closes after it.
-func (d *daemon) close(ctx context.Context) {
+// steps of 10 ms. Otherwise the database closes last: a relay past the shutdown deadline may
+// still be marking what NATS acknowledged, and in cluster mode a follower may still be applying
+// messages until the connection is closed. A restore still running is cancelled.
+func (d *daemon) close(ctx context.Context, quiet bool) {
+	d.stopRestore()
 	if d.store != nil {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 		n, err := d.store.OutboxDepth(dctx)
@@ -650,8 +660,9 @@ func (d *daemon) close(ctx context.Context) {
 			d.log.Error("closing database", "err", err)
 		}
 	}
+	parallel := quiet && d.replica == nil
 	var storeClosed sync.WaitGroup
-	if d.replica == nil {
+	if parallel {
 		storeClosed.Go(closeStore)
 	}
 	if d.bus != nil {
@@ -660,7 +671,7 @@ func (d *daemon) close(ctx context.Context) {
 	if d.embedded != nil && !d.embedded.ShutdownContext(ctx) {
 		d.log.Warn("embedded NATS server still stopping at the shutdown deadline")
 	}
-	if d.replica != nil {
+	if !parallel {
 		closeStore()
 	}
 	storeClosed.Wait()

@@ -16,10 +16,10 @@ func TestPercent(t *testing.T) {
 		{0, Max},               // nothing collected yet
 		{1 << 20, Max},         // 32 MiB would need 3100%: capped
 		{floor / 16, Max},      // 1500%: capped
-		{floor/9 - 1<<10, Max}, // just under a ninth: capped
-		{floor/9 + 1<<10, 799}, // just over a ninth
-		{4 << 20, 700},         // each of these puts the goal at 32 MiB
-		{floor / 5, 400},       // the old advice, GOGC=400, at a 6.4 MiB live heap
+		{4 << 20, Max},         // 700% would be needed: capped, the goal is 20 MiB
+		{floor/5 - 1<<10, Max}, // just under a fifth: capped
+		{floor / 5, 400},       // a fifth, 6.4 MiB: the goal is 32 MiB
+		{floor/5 + 1<<10, 399}, // just over a fifth; from here each puts the goal at 32 MiB
 		{8 << 20, 300},
 		{12 << 20, 166}, // rounded down
 		{15 << 20, 113},
