@@ -1,6 +1,9 @@
 package dedupe
 
-import "time"
+import (
+	"math/bits"
+	"time"
+)
 
 // features are the measurements the decision takes of a candidate pair. They are taken from the
 // two fingerprints alone, the shorter text S against the longer L (see measure), so that they are
@@ -183,22 +186,32 @@ func compareSamples(a, b []uint16, fullA, fullB bool) (both, onlyA, onlyB int) {
 // lists share, and top, how many of the 3 rarest words of one are in the other's list (the larger
 // of the two counts).
 func compareRare(a, b *fingerprint) (shared, top int) {
-	topA, topB := 0, 0
-	for i, r := range a.rareList() {
-		for j, q := range b.rareList() {
+	inB, inA := rareOverlap(a, b)
+	const top3 = 1<<3 - 1
+	return bits.OnesCount16(inB), max(bits.OnesCount16(inB&top3), bits.OnesCount16(inA&top3))
+}
+
+// rareOverlap returns which of a's rare words are in b's list (bit i for a.rare[i]) and which of
+// b's are in a's. A mask of the low bits of b's words rules out most of a's words without a scan.
+func rareOverlap(a, b *fingerprint) (inB, inA uint16) {
+	ra, rb := a.rareList(), b.rareList()
+	var mask uint64
+	for _, q := range rb {
+		mask |= 1 << (q & 63)
+	}
+	for i, r := range ra {
+		if mask>>(r&63)&1 == 0 {
+			continue
+		}
+		for j, q := range rb {
 			if q == r {
-				shared++
-				if i < 3 {
-					topA++
-				}
-				if j < 3 {
-					topB++
-				}
+				inB |= 1 << i
+				inA |= 1 << j
 				break
 			}
 		}
 	}
-	return shared, max(topA, topB)
+	return inB, inA
 }
 
 // ownDF is the most articles of the builtin table a word may be in to count as a name: a
@@ -209,41 +222,34 @@ const ownDF = 8
 // lowest rank (builtin document frequency, then hash) of its text; below the highest rank of a
 // full list, the list holds every word of its text, so a word of the other text ranked there and
 // missing from it is missing from the text. It returns the frequency of the rarest shared word
-// and how many names (words in at most ownDF articles) each text has that the other lacks.
+// and how many names (words in at most ownDF articles) each text has that the other lacks. The
+// frequencies are those of df, which each fingerprint carries for its rare words (rareDF).
 func compareNames(a, b *fingerprint, df *docFreq) (sharedMinDF, sharedNames, ownA, ownB int) {
-	rank := func(w uint32) uint64 { return rankedWord(df.get(uint64(w)<<32), w) }
+	_ = df // the fingerprints carry the frequencies of the table their words were ranked by
 	limit := func(f *fingerprint) uint64 {
 		if f.nRare < maxRare {
 			return ^uint64(0)
 		}
-		return rank(f.rare[maxRare-1])
+		return rankedWord(f.rareDF[maxRare-1], f.rare[maxRare-1])
 	}
 	limA, limB := limit(a), limit(b)
+	inB, inA := rareOverlap(a, b)
 	sharedMinDF = 255
-	for _, r := range a.rareList() {
-		d := int(df.get(uint64(r) << 32))
-		if slicesContains(b.rareList(), r) {
-			sharedMinDF = min(sharedMinDF, d)
+	for i, r := range a.rareList() {
+		d := a.rareDF[i]
+		if inB>>i&1 != 0 {
+			sharedMinDF = min(sharedMinDF, int(d))
 			sharedNames += b2i(d <= ownDF)
-		} else if d <= ownDF && rank(r) <= limB {
+		} else if d <= ownDF && rankedWord(d, r) <= limB {
 			ownA++
 		}
 	}
-	for _, r := range b.rareList() {
-		if d := int(df.get(uint64(r) << 32)); d <= ownDF && rank(r) <= limA && !slicesContains(a.rareList(), r) {
+	for j, r := range b.rareList() {
+		if d := b.rareDF[j]; d <= ownDF && inA>>j&1 == 0 && rankedWord(d, r) <= limA {
 			ownB++
 		}
 	}
 	return sharedMinDF, sharedNames, ownA, ownB
-}
-
-func slicesContains(s []uint32, v uint32) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // judge decides whether the measured pair is one story, and with what similarity: the estimate
