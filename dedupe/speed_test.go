@@ -1,6 +1,7 @@
 package dedupe
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -152,4 +153,135 @@ func TestMeasureIsDeterministicAcrossEncoding(t *testing.T) {
 			t.Fatalf("pair %d, %d: picked %v, decoded %v", i, j, f, g)
 		}
 	}
+}
+
+// refMeasure is measureWith as first written, with branches, and the rare-word features read
+// through the table (refCompareRare, refCompareNames).
+func refMeasure(a, b *fingerprint, dt time.Duration, df *docFreq) features {
+	var f features
+	s, l := a, b
+	if shorter(b, a) {
+		s, l = b, a
+	}
+	f.nS, f.nL = int(s.shingles), int(l.shingles)
+	f.hours = dt.Abs().Hours()
+	total := 0
+	first, last := -1, -1
+	prefixLimit := float64(f.nS) / float64(max(f.nL, 1)) * (emptyPos - 1)
+	prefixFound, prefixTotal := 0, 0
+	for i := range sigSize {
+		es, el := s.pos[i] == emptyPos, l.pos[i] == emptyPos
+		if es && el {
+			continue
+		}
+		total++
+		same := !es && !el && s.sig[i] == l.sig[i]
+		if !el && float64(l.pos[i]) <= prefixLimit {
+			prefixTotal++
+			if same {
+				prefixFound++
+			}
+		}
+		if !same {
+			continue
+		}
+		f.matched++
+		p := int(l.pos[i])
+		if first < 0 || p < first {
+			first = p
+		}
+		last = max(last, p)
+	}
+	if total > 0 {
+		f.jaccard = float64(f.matched) / float64(total)
+	}
+	f.contained = min(1, f.jaccard*float64(f.nS+f.nL)/(1+f.jaccard)/float64(max(f.nS, 1)))
+	f.prefixSamples = prefixTotal
+	if prefixTotal > 0 {
+		f.prefix = float64(prefixFound) / float64(prefixTotal)
+	}
+	if f.matched > 0 {
+		f.firstL, f.lastL = float64(first)/(emptyPos-1), float64(last)/(emptyPos-1)
+	}
+	lm := 0
+	for i := range leadSize {
+		if s.lead[i] == l.lead[i] {
+			lm++
+		}
+	}
+	f.lead = float64(lm) / leadSize
+	f.leadCoverS = f.lead * min(1, float64(s.leadShingles)/float64(max(f.nS, 1)))
+	f.numShared, f.numOnlyS, f.numOnlyL = compareSamples(s.numberList(), l.numberList(),
+		int(s.nNums) < int(s.numbers), int(l.nNums) < int(l.numbers))
+	f.titleShared, f.titleS, f.titleL = compareSamples(s.titleList(), l.titleList(),
+		s.nTitle == maxTitleWords, l.nTitle == maxTitleWords)
+	f.titleS += f.titleShared
+	f.titleL += f.titleShared
+	f.rareShared, f.top = refCompareRare(s, l)
+	f.sharedMinDF, f.sharedNames, f.ownS, f.ownL = refCompareNames(s, l, df)
+	return f
+}
+
+// measuredPart is what refMeasure computes of the features (a feature added to measureWith
+// later is not compared).
+type measuredPart struct {
+	jaccard, contained, prefix, firstL, lastL, lead, leadCoverS, hours float64
+	prefixSamples, matched, nS, nL                                     int
+	numShared, numOnlyS, numOnlyL, titleShared, titleS, titleL         int
+	rareShared, top, sharedMinDF, ownS, ownL, sharedNames              int
+}
+
+func partOf(f *features) measuredPart {
+	return measuredPart{f.jaccard, f.contained, f.prefix, f.firstL, f.lastL, f.lead, f.leadCoverS, f.hours,
+		f.prefixSamples, f.matched, f.nS, f.nL, f.numShared, f.numOnlyS, f.numOnlyL, f.titleShared, f.titleS, f.titleL,
+		f.rareShared, f.top, f.sharedMinDF, f.ownS, f.ownL, f.sharedNames}
+}
+
+// TestMeasureMatchesReference measures pairs of development articles (each with the next 40,
+// about an hour of news, and the copies of the near-duplicate tests) with measureWith and with
+// the reference: the features must be equal, to the bit.
+func TestMeasureMatchesReference(t *testing.T) {
+	arts := loadDevCorpus(t)
+	df := builtinDocFreq()
+	var fps []fingerprint
+	var a analysis
+	for i := range arts {
+		a.analyzeText(arts[i].Title, arts[i].Content)
+		if !a.ok {
+			continue
+		}
+		a.pickRare(df)
+		fps = append(fps, a.fp)
+		// A light copy and a lead of the article, so that matched samples and prefixes occur.
+		for _, v := range [][2]string{
+			{"عاجل: " + arts[i].Title, strings.Replace(arts[i].Content, " ", " ـ", 3) + " المصدر: واس"},
+			{arts[i].Title, firstWords(arts[i].Content, 60)},
+		} {
+			a.analyzeText(v[0], v[1])
+			if a.ok {
+				a.pickRare(df)
+				fps = append(fps, a.fp)
+			}
+		}
+	}
+	matched := 0
+	for i := range fps {
+		for j := i + 1; j < min(len(fps), i+40); j++ {
+			dt := time.Duration(j-i) * time.Minute
+			f, g := measureWith(&fps[i], &fps[j], dt, df), refMeasure(&fps[i], &fps[j], dt, df)
+			if partOf(&f) != partOf(&g) {
+				t.Fatalf("pair %d, %d: measureWith %v, reference %v", i, j, f, g)
+			}
+			matched += b2i(g.matched > 0)
+		}
+	}
+	if matched < 1000 {
+		t.Fatalf("only %d pairs have a matched sample: the comparison tests little", matched)
+	}
+}
+
+// firstWords returns the first n words of s.
+func firstWords(s string, n int) string {
+	w := strings.Fields(s)
+	return strings.Join(w[:min(n, len(w))], " ")
 }

@@ -67,34 +67,32 @@ func measureWith(a, b *fingerprint, dt time.Duration, df *docFreq) features {
 	f.nS, f.nL = int(s.shingles), int(l.shingles)
 	f.hours = dt.Abs().Hours()
 
-	// Jaccard over the signature buckets, and where the shared samples sit in L.
-	total := 0
-	first, last := -1, -1
+	// Jaccard over the signature buckets, and where the shared samples sit in L. The loop takes
+	// no branch that depends on the samples (whether two buckets agree is as good as random, and
+	// a mispredicted branch a bucket cost more than all the rest): each test is a 0 or a 1 that
+	// is added. A position p is in the prefix when float64(p) <= prefixLimit, that is when p is
+	// at most its integer part.
+	total, matched := 0, 0
+	first, last := emptyPos, -1
 	prefixLimit := float64(f.nS) / float64(max(f.nL, 1)) * (emptyPos - 1)
+	inPrefix := int(prefixLimit)
 	prefixFound, prefixTotal := 0, 0
 	for i := range sigSize {
-		es, el := s.pos[i] == emptyPos, l.pos[i] == emptyPos
-		if es && el {
-			continue
-		}
-		total++
-		same := !es && !el && s.sig[i] == l.sig[i]
-		if !el && float64(l.pos[i]) <= prefixLimit {
-			prefixTotal++
-			if same {
-				prefixFound++
-			}
-		}
-		if !same {
-			continue
-		}
-		f.matched++
-		p := int(l.pos[i])
-		if first < 0 || p < first {
-			first = p
-		}
-		last = max(last, p)
+		ps, pl := s.pos[i], l.pos[i]
+		fullS, fullL := b2i(ps != emptyPos), b2i(pl != emptyPos)
+		same := fullS & fullL & b2i(s.sig[i] == l.sig[i])
+		prefix := fullL & b2i(int(pl) <= inPrefix)
+		total += fullS | fullL
+		matched += same
+		prefixTotal += prefix
+		prefixFound += prefix & same
+		// An unmatched bucket moves neither bound: its position is taken as emptyPos for the
+		// first and as -1 for the last.
+		p := int(pl)
+		first = min(first, p|(same-1)&emptyPos)
+		last = max(last, p&-same|(same-1))
 	}
+	f.matched = matched
 	if total > 0 {
 		f.jaccard = float64(f.matched) / float64(total)
 	}
@@ -111,9 +109,7 @@ func measureWith(a, b *fingerprint, dt time.Duration, df *docFreq) features {
 	// Leads.
 	lm := 0
 	for i := range leadSize {
-		if s.lead[i] == l.lead[i] {
-			lm++
-		}
+		lm += b2i(s.lead[i] == l.lead[i])
 	}
 	f.lead = float64(lm) / leadSize
 	f.leadCoverS = f.lead * min(1, float64(s.leadShingles)/float64(max(f.nS, 1)))
