@@ -1,6 +1,7 @@
 package dedupe
 
 import (
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -284,4 +285,53 @@ func TestMeasureMatchesReference(t *testing.T) {
 func firstWords(s string, n int) string {
 	w := strings.Fields(s)
 	return strings.Join(w[:min(n, len(w))], " ")
+}
+
+// TestMeasureMatchesReferenceRandom compares measureWith with the reference on random
+// fingerprints made to hit the edges of the bucket comparison: empty buckets on either side,
+// equal and unequal samples, positions on both sides of the prefix limit, and every length
+// ratio.
+func TestMeasureMatchesReferenceRandom(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	df := builtinDocFreq()
+	random := func() fingerprint {
+		var f fingerprint
+		f.shingles = uint16(1 + r.IntN(600))
+		for i := range f.sig {
+			f.sig[i] = uint16(r.IntN(4)) << uint(r.IntN(2)*15) // few values: many equal
+			switch r.IntN(4) {
+			case 0:
+				f.pos[i] = emptyPos
+			case 1:
+				f.pos[i] = uint8(r.IntN(255))
+			default:
+				f.pos[i] = uint8(r.IntN(4) * 85)
+			}
+		}
+		return f
+	}
+	for n := range 200000 {
+		a, b := random(), random()
+		if n%3 == 0 {
+			b.sig, b.pos = a.sig, a.pos
+			b.pos[r.IntN(sigSize)] = emptyPos
+		}
+		f, g := measureWith(&a, &b, 0, df), refMeasure(&a, &b, 0, df)
+		if partOf(&f) != partOf(&g) {
+			t.Fatalf("measureWith %v, reference %v\na %+v\nb %+v", f, g, a, b)
+		}
+	}
+	for range 100000 {
+		var x uint64
+		want := uint64(0)
+		for i := range 8 {
+			if r.IntN(2) == 0 {
+				x |= 0x80 << (8 * i)
+				want |= 1 << i
+			}
+		}
+		if got := movemask(x); got != want {
+			t.Fatalf("movemask(%#x) = %#x, want %#x", x, got, want)
+		}
+	}
 }
