@@ -242,15 +242,17 @@ func compareRare(a, b *fingerprint) (shared, top int) {
 }
 
 // rareOverlap returns which of a's rare words are in b's list (bit i for a.rare[i]) and which of
-// b's are in a's. A mask of the low bits of b's words rules out most of a's words without a scan.
+// b's are in a's. Two masks of b's words, by two sets of their low bits, rule out nearly all of
+// a's words that b lacks without a scan.
 func rareOverlap(a, b *fingerprint) (inB, inA uint16) {
 	ra, rb := a.rareList(), b.rareList()
-	var mask uint64
+	var m1, m2 uint64
 	for _, q := range rb {
-		mask |= 1 << (q & 63)
+		m1 |= 1 << (q & 63)
+		m2 |= 1 << (q >> 6 & 63)
 	}
 	for i, r := range ra {
-		if mask>>(r&63)&1 == 0 {
+		if (m1>>(r&63))&(m2>>(r>>6&63))&1 == 0 {
 			continue
 		}
 		for j, q := range rb {
