@@ -183,6 +183,7 @@ func (a *analysis) pickRare(df *docFreq) {
 	a.fp.nKeys = 0
 	for i, w := range top[:n] {
 		a.fp.rare[i] = uint32(w)
+		a.fp.rareDF[i] = uint8(w >> 32)
 		if w>>32 <= maxKeyDF {
 			a.fp.nKeys++
 		}

@@ -7,8 +7,9 @@ import (
 )
 
 // fingerprint is what the near-duplicate decision keeps of an article: a fixed-size summary of its
-// text, 368 bytes in memory, at most 357 bytes encoded. It is derived from the normalised title and
-// text only, so it can be persisted and reloaded as it is.
+// text, 376 bytes in memory, at most 357 bytes encoded. It is derived from the normalised title and
+// text only, so it can be persisted and reloaded as it is. The arrays come first and the counts
+// after them, so that no byte is padding.
 type fingerprint struct {
 	// sig is the body's one-permutation MinHash: bucket i holds the low 16 bits of the smallest
 	// shingle hash whose top bits are i. Its bands are the LSH keys; its non-empty buckets are a
@@ -19,23 +20,28 @@ type fingerprint struct {
 	pos [sigSize]uint8
 	// lead is the MinHash of the first leadWords words of the body.
 	lead [leadSize]uint16
+	// nums holds the 16-bit values of the nNums smallest hashes of the numbers the title and
+	// body state, sorted; numbers (below) is how many distinct numbers there were.
+	nums [maxNumbers]uint16
+	// title holds nTitle title word hashes (16-bit, distinct, sorted).
+	title [maxTitleWords]uint16
+	// rare holds the top 32 bits of the hashes of the body's nRare rarest words (fewest
+	// articles of the builtin table containing them, stop words and numbers left out), rarest
+	// first: the names, places and terms that make the story. The first rareKeys are LSH keys.
+	rare [maxRare]uint32
+	// rareDF holds the document frequency of each rare word in the table it was ranked by, so
+	// that comparing two fingerprints reads no table (the table is far from the processor by
+	// then). It is not encoded: decoding reads it again from the builtin table.
+	rareDF [maxRare]uint8
 	// shingles is the number of shingles of the body (capped at 65535).
 	shingles uint16
 	// leadShingles is the number of shingles of the lead.
 	leadShingles uint8
-	// numbers is the number of distinct numbers the title and body state (capped at 255); nums
-	// holds the 16-bit values of the nNums smallest of their hashes, sorted.
+	// numbers is the number of distinct numbers the title and body state (capped at 255).
 	numbers uint8
 	nNums   uint8
-	nums    [maxNumbers]uint16
-	// nTitle title word hashes (16-bit, distinct, sorted) are in title.
-	nTitle uint8
-	title  [maxTitleWords]uint16
-	// rare holds the top 32 bits of the hashes of the body's nRare rarest words (fewest
-	// articles of the builtin table containing them, stop words and numbers left out), rarest
-	// first: the names, places and terms that make the story. The first rareKeys are LSH keys.
-	nRare uint8
-	rare  [maxRare]uint32
+	nTitle  uint8
+	nRare   uint8
 	// nKeys is how many of the first rare words were rare enough to be keys (see maxKeyDF).
 	nKeys uint8
 }
@@ -152,8 +158,10 @@ func (f *fingerprint) UnmarshalBinary(b []byte) error {
 	if len(b) != p+4*int(g.nRare) {
 		return fmt.Errorf("decode fingerprint: %d bytes, want %d", len(b), p+4*int(g.nRare))
 	}
+	df := builtinDocFreq()
 	for i := range int(g.nRare) {
 		g.rare[i] = binary.LittleEndian.Uint32(b[p:])
+		g.rareDF[i] = df.get(uint64(g.rare[i]) << 32)
 		p += 4
 	}
 	if err := g.check(); err != nil {

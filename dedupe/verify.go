@@ -1,6 +1,9 @@
 package dedupe
 
-import "time"
+import (
+	"math/bits"
+	"time"
+)
 
 // features are the measurements the decision takes of a candidate pair. They are taken from the
 // two fingerprints alone, the shorter text S against the longer L (see measure), so that they are
@@ -64,34 +67,12 @@ func measureWith(a, b *fingerprint, dt time.Duration, df *docFreq) features {
 	f.nS, f.nL = int(s.shingles), int(l.shingles)
 	f.hours = dt.Abs().Hours()
 
-	// Jaccard over the signature buckets, and where the shared samples sit in L.
-	total := 0
-	first, last := -1, -1
+	// Jaccard over the signature buckets, and where the shared samples sit in L (see
+	// compareBuckets). A position p is in the prefix when float64(p) <= prefixLimit, that is when
+	// p is at most its integer part.
 	prefixLimit := float64(f.nS) / float64(max(f.nL, 1)) * (emptyPos - 1)
-	prefixFound, prefixTotal := 0, 0
-	for i := range sigSize {
-		es, el := s.pos[i] == emptyPos, l.pos[i] == emptyPos
-		if es && el {
-			continue
-		}
-		total++
-		same := !es && !el && s.sig[i] == l.sig[i]
-		if !el && float64(l.pos[i]) <= prefixLimit {
-			prefixTotal++
-			if same {
-				prefixFound++
-			}
-		}
-		if !same {
-			continue
-		}
-		f.matched++
-		p := int(l.pos[i])
-		if first < 0 || p < first {
-			first = p
-		}
-		last = max(last, p)
-	}
+	total, matched, prefixTotal, prefixFound, first, last := compareBuckets(s, l, int(prefixLimit))
+	f.matched = matched
 	if total > 0 {
 		f.jaccard = float64(f.matched) / float64(total)
 	}
@@ -108,9 +89,7 @@ func measureWith(a, b *fingerprint, dt time.Duration, df *docFreq) features {
 	// Leads.
 	lm := 0
 	for i := range leadSize {
-		if s.lead[i] == l.lead[i] {
-			lm++
-		}
+		lm += b2i(s.lead[i] == l.lead[i])
 	}
 	f.lead = float64(lm) / leadSize
 	f.leadCoverS = f.lead * min(1, float64(s.leadShingles)/float64(max(f.nS, 1)))
@@ -142,6 +121,80 @@ func shorter(a, b *fingerprint) bool {
 	}
 	return false
 }
+
+// compareBuckets compares the signature buckets of s and l: it returns how many are not empty
+// in both (total), how many hold the same sample in both (matched), how many of l's non-empty
+// ones have a position of at most inPrefix and how many of those are matched, and the least and
+// greatest position in l of a matched bucket (emptyPos and -1 when none is).
+//
+// It looks at eight buckets at a time, as the bytes of a 64-bit word (SWAR), and takes no branch
+// on the samples: whether two buckets agree is as good as random, and a mispredicted branch a
+// bucket cost more than all the rest. Each test leaves the top bit of a bucket's byte (or of its
+// 16-bit value) set or clear, with no carry between buckets; movemask gathers those bits into one
+// bit a bucket.
+func compareBuckets(s, l *fingerprint, inPrefix int) (total, matched, prefixTotal, prefixFound, first, last int) {
+	const (
+		ones8  = 0x0101010101010101
+		low7   = 0x7F7F7F7F7F7F7F7F
+		high8  = 0x8080808080808080
+		low15  = 0x7FFF7FFF7FFF7FFF
+		high16 = 0x8000800080008000
+	)
+	// x <= inPrefix for a byte x when x + (255-inPrefix) does not carry out of the byte.
+	k := uint64(255-min(max(inPrefix, 0), 255)) * ones8
+	var fullS, fullL, same, prefix uint64
+	for g := range sigSize / 8 {
+		ps := le64(s.pos[8*g:])
+		pl := le64(l.pos[8*g:])
+		// A byte is emptyPos (0xFF) when its low seven bits plus one reach its top bit and
+		// that bit is set.
+		fs := ^(ps & ((ps & low7) + ones8)) & high8
+		fl := ^(pl & ((pl & low7) + ones8)) & high8
+		sum := (pl & low7) + (k & low7)
+		le := ^(pl&k | (pl|k)&sum) & high8
+		// A 16-bit value is zero when neither its low fifteen bits plus 0x7FFF nor itself
+		// reach its top bit.
+		eq := uint64(0)
+		for h := range 2 {
+			o := 8*g + 4*h
+			d := sig64(&s.sig, o) ^ sig64(&l.sig, o)
+			z := ^((d & low15) + low15 | d) & high16
+			eq |= (z>>15 | z>>30 | z>>45 | z>>60) & 0xF << (4 * h)
+		}
+		fullS |= movemask(fs) << (8 * g)
+		fullL |= movemask(fl) << (8 * g)
+		same |= eq << (8 * g)
+		prefix |= movemask(le&fl) << (8 * g)
+	}
+	same &= fullS & fullL
+	total = bits.OnesCount64(fullS | fullL)
+	matched = bits.OnesCount64(same)
+	prefixTotal = bits.OnesCount64(prefix)
+	prefixFound = bits.OnesCount64(prefix & same)
+	first, last = emptyPos, -1
+	for m := same; m != 0; m &= m - 1 {
+		p := int(l.pos[bits.TrailingZeros64(m)])
+		first, last = min(first, p), max(last, p)
+	}
+	return total, matched, prefixTotal, prefixFound, first, last
+}
+
+// le64 reads eight bytes as a little-endian word: byte i is bits 8i to 8i+7.
+func le64(b []uint8) uint64 {
+	_ = b[7]
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+}
+
+// sig64 reads the four signature values from o on as a word: value i is bits 16i to 16i+15.
+func sig64(sig *[sigSize]uint16, o int) uint64 {
+	v := sig[o : o+4 : o+4]
+	return uint64(v[0]) | uint64(v[1])<<16 | uint64(v[2])<<32 | uint64(v[3])<<48
+}
+
+// movemask gathers the top bit of each byte of x, whose other bits are clear, into the low
+// eight bits: byte i's into bit i.
+func movemask(x uint64) uint64 { return (x >> 7) * 0x0102040810204080 >> 56 }
 
 // compareSamples compares two sorted samples of sets, each the smallest values of its set, full
 // when the set had more: below the last value of a full sample, both are complete. It returns the
@@ -183,22 +236,34 @@ func compareSamples(a, b []uint16, fullA, fullB bool) (both, onlyA, onlyB int) {
 // lists share, and top, how many of the 3 rarest words of one are in the other's list (the larger
 // of the two counts).
 func compareRare(a, b *fingerprint) (shared, top int) {
-	topA, topB := 0, 0
-	for i, r := range a.rareList() {
-		for j, q := range b.rareList() {
+	inB, inA := rareOverlap(a, b)
+	const top3 = 1<<3 - 1
+	return bits.OnesCount16(inB), max(bits.OnesCount16(inB&top3), bits.OnesCount16(inA&top3))
+}
+
+// rareOverlap returns which of a's rare words are in b's list (bit i for a.rare[i]) and which of
+// b's are in a's. Two masks of b's words, by two sets of their low bits, rule out nearly all of
+// a's words that b lacks without a scan.
+func rareOverlap(a, b *fingerprint) (inB, inA uint16) {
+	ra, rb := a.rareList(), b.rareList()
+	var m1, m2 uint64
+	for _, q := range rb {
+		m1 |= 1 << (q & 63)
+		m2 |= 1 << (q >> 6 & 63)
+	}
+	for i, r := range ra {
+		if (m1>>(r&63))&(m2>>(r>>6&63))&1 == 0 {
+			continue
+		}
+		for j, q := range rb {
 			if q == r {
-				shared++
-				if i < 3 {
-					topA++
-				}
-				if j < 3 {
-					topB++
-				}
+				inB |= 1 << i
+				inA |= 1 << j
 				break
 			}
 		}
 	}
-	return shared, max(topA, topB)
+	return inB, inA
 }
 
 // ownDF is the most articles of the builtin table a word may be in to count as a name: a
@@ -209,41 +274,34 @@ const ownDF = 8
 // lowest rank (builtin document frequency, then hash) of its text; below the highest rank of a
 // full list, the list holds every word of its text, so a word of the other text ranked there and
 // missing from it is missing from the text. It returns the frequency of the rarest shared word
-// and how many names (words in at most ownDF articles) each text has that the other lacks.
+// and how many names (words in at most ownDF articles) each text has that the other lacks. The
+// frequencies are those of df, which each fingerprint carries for its rare words (rareDF).
 func compareNames(a, b *fingerprint, df *docFreq) (sharedMinDF, sharedNames, ownA, ownB int) {
-	rank := func(w uint32) uint64 { return rankedWord(df.get(uint64(w)<<32), w) }
+	_ = df // the fingerprints carry the frequencies of the table their words were ranked by
 	limit := func(f *fingerprint) uint64 {
 		if f.nRare < maxRare {
 			return ^uint64(0)
 		}
-		return rank(f.rare[maxRare-1])
+		return rankedWord(f.rareDF[maxRare-1], f.rare[maxRare-1])
 	}
 	limA, limB := limit(a), limit(b)
+	inB, inA := rareOverlap(a, b)
 	sharedMinDF = 255
-	for _, r := range a.rareList() {
-		d := int(df.get(uint64(r) << 32))
-		if slicesContains(b.rareList(), r) {
-			sharedMinDF = min(sharedMinDF, d)
+	for i, r := range a.rareList() {
+		d := a.rareDF[i]
+		if inB>>i&1 != 0 {
+			sharedMinDF = min(sharedMinDF, int(d))
 			sharedNames += b2i(d <= ownDF)
-		} else if d <= ownDF && rank(r) <= limB {
+		} else if d <= ownDF && rankedWord(d, r) <= limB {
 			ownA++
 		}
 	}
-	for _, r := range b.rareList() {
-		if d := int(df.get(uint64(r) << 32)); d <= ownDF && rank(r) <= limA && !slicesContains(a.rareList(), r) {
+	for j, r := range b.rareList() {
+		if d := b.rareDF[j]; d <= ownDF && inA>>j&1 == 0 && rankedWord(d, r) <= limA {
 			ownB++
 		}
 	}
 	return sharedMinDF, sharedNames, ownA, ownB
-}
-
-func slicesContains(s []uint32, v uint32) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // judge decides whether the measured pair is one story, and with what similarity: the estimate
