@@ -147,21 +147,7 @@ func TestPriorsUseTheKeyIndexes(t *testing.T) {
 		queryPriorsURL + "(?,?,?)": "articles_canonical_url",
 		queryPriorsGUID + "(?,?)":  "articles_feed_guid",
 	} {
-		rows, err := s.db.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+query, "a", "b", "c")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
-		if p := strings.Join(plan, "; "); !strings.Contains(p, "SEARCH") || !strings.Contains(p, index) {
+		if p := queryPlan(t, s, query, "a", "b", "c"); !strings.Contains(p, "SEARCH") || !strings.Contains(p, index) {
 			t.Errorf("plan of %q: %s, want a search of index %s", query, p, index)
 		}
 	}
