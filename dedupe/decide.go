@@ -371,7 +371,8 @@ func (dd *Decider) Record(id, clusterID string, dec Decision) {
 //	err := st.Fingerprints(ctx, now.Add(-window), dd.Restore)
 //
 // rebuilds the index. A fingerprint of another version of the package is skipped (the article
-// then takes no part in near-duplicate decisions); a corrupt one is an error.
+// then takes no part in near-duplicate decisions); a corrupt one is an error wrapping
+// ErrCorruptFingerprint.
 func (dd *Decider) Restore(id, clusterID, feedID string, at time.Time, fp []byte) error {
 	var f fingerprint
 	if ok, err := decodeRestored(&f, id, fp); !ok {
@@ -397,8 +398,13 @@ func decodeRestored(f *fingerprint, id string, fp []byte) (bool, error) {
 	case errors.Is(err, errFingerprintVersion):
 		return false, nil
 	}
-	return false, fmt.Errorf("dedupe: restore article %s: %w", id, err)
+	return false, fmt.Errorf("dedupe: restore article %s: %w: %w", id, ErrCorruptFingerprint, err)
 }
+
+// ErrCorruptFingerprint is wrapped by Restore's error for a persisted fingerprint that cannot be
+// decoded. A caller may skip that article (it then takes no part in near-duplicate decisions)
+// and go on restoring the others.
+var ErrCorruptFingerprint = errors.New("corrupt fingerprint")
 
 // Prune removes from the index the articles older than before (typically now minus the window):
 // they can no longer be the original of a duplicate. It returns how many were removed. Memory is

@@ -252,13 +252,24 @@ func (p *Pipeline) restore(ctx context.Context) error {
 	// The snapshot is checked against the store's mark before anything changes it.
 	after, fromSnapshot, loaded := p.loadSnapshot(ctx, since)
 	fromDB := 0
+	var corrupt int
+	var corruptErr error
 	err := p.decider.RestoreAll(func(restore dedupe.RestoreFunc) error {
 		fn := func(id, clusterID, feedID string, at time.Time, fp []byte) error {
 			if s := p.names[feedID]; s != "" {
 				feedID = s
 			}
 			fromDB++
-			return restore(id, clusterID, feedID, at, fp)
+			err := restore(id, clusterID, feedID, at, fp)
+			if errors.Is(err, dedupe.ErrCorruptFingerprint) {
+				// One damaged row costs its article its part in near-duplicate decisions, not
+				// the daemon its start.
+				if corrupt++; corruptErr == nil {
+					corruptErr = err
+				}
+				return nil
+			}
+			return err
 		}
 		if loaded {
 			return p.store.FingerprintsAfter(ctx, after, since, fn)
@@ -267,6 +278,10 @@ func (p *Pipeline) restore(ctx context.Context) error {
 	})
 	if err != nil {
 		return fmt.Errorf("rebuild the duplicate index: %w", err)
+	}
+	if corrupt > 0 {
+		p.log.Warn("corrupt fingerprints skipped: those articles take no part in near-duplicate decisions",
+			"count", corrupt, "first", corruptErr)
 	}
 	if n, err := p.store.PruneFingerprints(ctx, since); err != nil {
 		return fmt.Errorf("prune fingerprints: %w", err)

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -92,31 +93,32 @@ func TestIndexSnapshotAcrossRestarts(t *testing.T) {
 	}
 }
 
-// TestOnceRestoreFailed: when the duplicate index cannot be restored (a corrupt fingerprint row),
-// `run --once` exits non-zero naming the cause; the new items of a feed it polls meanwhile are not
-// recorded (nothing can be decided), and that feed's state is not booked as a failure.
-func TestOnceRestoreFailed(t *testing.T) {
+// TestOnceRestore runs `run --once` on a database whose fingerprints were damaged since the last
+// run. One corrupt fingerprint row is skipped with a warning naming it, and the run records the
+// new items of a feed polled meanwhile. When the index cannot be restored at all (the table is
+// gone), the run exits non-zero naming the cause, records and publishes nothing, and the feed it
+// polled meanwhile is not booked as failing.
+func TestOnceRestore(t *testing.T) {
 	bin := buildFeedd(t)
 	srv := feedServer(t)
-	dataDir := t.TempDir()
-	full := writeConfig(t, dataDir, "", "", "", srv.URL)
+	full := writeConfig(t, "DATA_DIR", "", "", "", srv.URL)
 	b, err := os.ReadFile(full)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The first run polls every feed but hespress; the second, all of them: hespress's items are
+	// A first run polls every feed but hespress; the second, all of them: hespress's items are
 	// new then. The corpus feeds are years old: a window that holds them.
-	window := "dedupe:\n  window: 175000h\n"
 	hespress := fmt.Sprintf("  - id: hespress\n    url: %s/hespress.xml\n    name: hespress\n", srv.URL)
 	if !bytes.Contains(b, []byte(hespress)) {
 		t.Fatalf("config has no hespress feed:\n%s", b)
 	}
-	first := filepath.Join(t.TempDir(), "first.yaml")
-	if err := os.WriteFile(first, append(bytes.Replace(b, []byte(hespress), nil, 1), window...), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(full, append(b, window...), 0o600); err != nil {
-		t.Fatal(err)
+	b = append(b, "dedupe:\n  window: 175000h\n"...)
+	config := func(dataDir string, feeds []byte) string {
+		path := filepath.Join(t.TempDir(), "feedd.yaml")
+		if err := os.WriteFile(path, bytes.Replace(feeds, []byte(`"DATA_DIR"`), []byte(strconv.Quote(dataDir)), 1), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
 	}
 	run := func(cfg string) (summary, string, error) {
 		t.Helper()
@@ -129,42 +131,61 @@ func TestOnceRestoreFailed(t *testing.T) {
 		_ = json.Unmarshal(out.Bytes(), &s)
 		return s, log.String(), err
 	}
-	if s, log, err := run(first); err != nil || s.New == 0 {
-		t.Fatalf("first run: %+v, %v\n%s", s, err, log)
+	// damaged runs a first run without hespress on a new data_dir, damages the database with
+	// stmt, and returns the data_dir, the second run's config and the number of articles.
+	damaged := func(stmt string) (string, string, int) {
+		t.Helper()
+		dataDir := t.TempDir()
+		if s, log, err := run(config(dataDir, bytes.Replace(b, []byte(hespress), nil, 1))); err != nil || s.New == 0 {
+			t.Fatalf("first run: %+v, %v\n%s", s, err, log)
+		}
+		db, err := sql.Open("sqlite3", filepath.Join(dataDir, "feedd.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var articles int
+		if err := db.QueryRow(`SELECT count(*) FROM articles`).Scan(&articles); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(stmt); err != nil {
+			t.Fatal(err)
+		}
+		return dataDir, config(dataDir, b), articles
 	}
 
-	dbPath := filepath.Join(dataDir, "feedd.db")
-	db, err := sql.Open("sqlite3", dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var articles int
-	if err := db.QueryRow(`SELECT count(*) FROM articles`).Scan(&articles); err != nil {
-		t.Fatal(err)
-	}
-	// Cut one fingerprint short, keeping its version byte: corrupt, not of another version.
-	if _, err := db.Exec(`UPDATE fingerprints SET data = substr(data, 1, 5) WHERE article_id = (SELECT min(article_id) FROM fingerprints)`); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	t.Run("corrupt row", func(t *testing.T) {
+		// One fingerprint cut short, its version byte kept: corrupt, not of another version.
+		_, cfg, _ := damaged(`UPDATE fingerprints SET data = substr(data, 1, 5) WHERE article_id = (SELECT min(article_id) FROM fingerprints)`)
+		s, log, err := run(cfg)
+		if err != nil || !strings.Contains(log, "corrupt fingerprints skipped") || !strings.Contains(log, "count=1") {
+			t.Fatalf("run with a corrupt fingerprint: %v, want it skipped with a warning and the run done:\n%s", err, log)
+		}
+		if s.New == 0 || s.Published != int64(s.New+s.Duplicates) {
+			t.Errorf("run with a corrupt fingerprint: %+v, want hespress's new items recorded and published", s)
+		}
+	})
 
-	s, log, err := run(full)
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) || !strings.Contains(log, "rebuild the duplicate index") {
-		t.Fatalf("run with a corrupt fingerprint: %v, want a non-zero exit naming the restore:\n%s", err, log)
-	}
-	if s.New != 0 || s.Published != 0 {
-		t.Errorf("run with a corrupt fingerprint: %+v, want nothing new recorded or published", s)
-	}
-	st, err := store.Open(t.Context(), dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if n, _, err := st.Counts(t.Context()); err != nil || int(n) != articles {
-		t.Errorf("articles after the failed restore: %d (%v), want %d as before", n, err, articles)
-	}
-	if f, ok, err := st.Feed(t.Context(), "hespress"); err != nil || (ok && (f.ConsecutiveFailures != 0 || f.ETag != "" || f.LastModified != "")) {
-		t.Errorf("hespress state after the failed restore: %+v (%v): want no failure and no validators booked", f, err)
-	}
+	t.Run("no index", func(t *testing.T) {
+		dataDir, cfg, articles := damaged(`DROP TABLE fingerprints`)
+		s, log, err := run(cfg)
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || !strings.Contains(log, "rebuild the duplicate index") {
+			t.Fatalf("run without fingerprints: %v, want a non-zero exit naming the restore:\n%s", err, log)
+		}
+		if s.New != 0 || s.Published != 0 {
+			t.Errorf("run without fingerprints: %+v, want nothing new recorded or published", s)
+		}
+		st, err := store.Open(t.Context(), filepath.Join(dataDir, "feedd.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		if n, _, err := st.Counts(t.Context()); err != nil || int(n) != articles {
+			t.Errorf("articles after the failed restore: %d (%v), want %d as before", n, err, articles)
+		}
+		if f, ok, err := st.Feed(t.Context(), "hespress"); err != nil || (ok && (f.ConsecutiveFailures != 0 || f.ETag != "" || f.LastModified != "")) {
+			t.Errorf("hespress state after the failed restore: %+v (%v): want no failure and no validators booked", f, err)
+		}
+	})
 }
