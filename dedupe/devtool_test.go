@@ -19,15 +19,22 @@ func devFingerprintsWith(arts []snnArticle, df *docFreq) map[string]*fingerprint
 	fps := make(map[string]*fingerprint, len(arts))
 	var a analysis
 	for i := range arts {
-		a.analyzeText(arts[i].Title, arts[i].Content)
-		if !a.ok {
-			continue
+		if fp, ok := a.fingerprintWith(arts[i].Title, arts[i].Content, df); ok {
+			fps[arts[i].URL] = &fp
 		}
-		a.pickRare(df)
-		fp := a.fp
-		fps[arts[i].URL] = &fp
 	}
 	return fps
+}
+
+// fingerprintWith analyses a title and text with a's buffers and returns their fingerprint,
+// its rare words ranked by the table df, or false for a text without words.
+func (a *analysis) fingerprintWith(title, text string, df *docFreq) (fingerprint, bool) {
+	a.analyzeText(title, text)
+	if !a.ok {
+		return fingerprint{}, false
+	}
+	a.pickRare(df)
+	return a.fp, true
 }
 
 // pairFeatures measures a pair of development articles as the Decider would.

@@ -130,11 +130,7 @@ func TestOrderCauses(t *testing.T) {
 		ids[i] = arts[i].id()
 		byID[ids[i]] = i
 		var a analysis
-		a.analyzeText(arts[i].Title, arts[i].Content)
-		if a.ok {
-			a.pickRare(df)
-			fps[i], ok[i] = a.fp, true
-		}
+		fps[i], ok[i] = a.fingerprintWith(arts[i].Title, arts[i].Content, df)
 	}
 	run := func(order []snnArticle) streamResult {
 		keys := newMemKeys()

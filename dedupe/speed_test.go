@@ -78,22 +78,21 @@ func TestRareComparisonsMatchReference(t *testing.T) {
 	var fps []fingerprint
 	var a analysis
 	for i := range arts {
-		a.analyzeText(arts[i].Title, arts[i].Content)
-		if !a.ok {
+		fp, ok := a.fingerprintWith(arts[i].Title, arts[i].Content, df)
+		if !ok {
 			continue
 		}
-		a.pickRare(df)
-		for k, r := range a.fp.rareList() {
-			if a.fp.rareDF[k] != df.get(uint64(r)<<32) {
-				t.Fatalf("article %d: rare word %d has frequency %d, the table %d", i, k, a.fp.rareDF[k], df.get(uint64(r)<<32))
+		for k, r := range fp.rareList() {
+			if fp.rareDF[k] != df.get(uint64(r)<<32) {
+				t.Fatalf("article %d: rare word %d has frequency %d, the table %d", i, k, fp.rareDF[k], df.get(uint64(r)<<32))
 			}
 		}
 		var dec fingerprint
-		if err := dec.UnmarshalBinary(a.fp.appendBinary(nil)); err != nil {
+		if err := dec.UnmarshalBinary(fp.appendBinary(nil)); err != nil {
 			t.Fatal(err)
 		}
-		if dec != a.fp {
-			t.Fatalf("article %d: decoding changed the fingerprint:\ngot  %+v\nwant %+v", i, dec, a.fp)
+		if dec != fp {
+			t.Fatalf("article %d: decoding changed the fingerprint:\ngot  %+v\nwant %+v", i, dec, fp)
 		}
 		fps = append(fps, dec)
 	}
@@ -132,16 +131,15 @@ func TestMeasureIsDeterministicAcrossEncoding(t *testing.T) {
 	var picked, decoded []fingerprint
 	var a analysis
 	for i := range arts {
-		a.analyzeText(arts[i].Title, arts[i].Content)
-		if !a.ok {
+		fp, ok := a.fingerprintWith(arts[i].Title, arts[i].Content, df)
+		if !ok {
 			continue
 		}
-		a.pickRare(df)
 		var dec fingerprint
-		if err := dec.UnmarshalBinary(a.fp.appendBinary(nil)); err != nil {
+		if err := dec.UnmarshalBinary(fp.appendBinary(nil)); err != nil {
 			t.Fatal(err)
 		}
-		picked, decoded = append(picked, a.fp), append(decoded, dec)
+		picked, decoded = append(picked, fp), append(decoded, dec)
 	}
 	for i := 0; i+1 < len(picked); i++ {
 		j := i + 1 + i%97
@@ -247,21 +245,18 @@ func TestMeasureMatchesReference(t *testing.T) {
 	var fps []fingerprint
 	var a analysis
 	for i := range arts {
-		a.analyzeText(arts[i].Title, arts[i].Content)
-		if !a.ok {
+		fp, ok := a.fingerprintWith(arts[i].Title, arts[i].Content, df)
+		if !ok {
 			continue
 		}
-		a.pickRare(df)
-		fps = append(fps, a.fp)
+		fps = append(fps, fp)
 		// A light copy and a lead of the article, so that matched samples and prefixes occur.
 		for _, v := range [][2]string{
 			{"عاجل: " + arts[i].Title, strings.Replace(arts[i].Content, " ", " ـ", 3) + " المصدر: واس"},
 			{arts[i].Title, firstWords(arts[i].Content, 60)},
 		} {
-			a.analyzeText(v[0], v[1])
-			if a.ok {
-				a.pickRare(df)
-				fps = append(fps, a.fp)
+			if fp, ok := a.fingerprintWith(v[0], v[1], df); ok {
+				fps = append(fps, fp)
 			}
 		}
 	}
