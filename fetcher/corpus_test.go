@@ -201,11 +201,10 @@ func BenchmarkParse(b *testing.B) {
 	}
 }
 
-// BenchmarkGofeed parses the full-text feeds of a SaudiNewsNet development day (20 articles a
-// feed) with gofeed's default parser and with NewParser, side by side. One op is one feed.
-//
-//	go test -run '^$' -bench Gofeed -count 5 ./fetcher
-func BenchmarkGofeed(b *testing.B) {
+// devDayFeeds returns the full-text feeds of the SaudiNewsNet development day 2015-08-01, 20
+// articles a feed, or skips b when the corpus is absent.
+func devDayFeeds(b *testing.B) []testfeeds.Feed {
+	b.Helper()
 	dir, ok := testfeeds.CorpusDir()
 	if !ok {
 		b.Skip("corpus not found beside the module")
@@ -214,7 +213,15 @@ func BenchmarkGofeed(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	feeds := testfeeds.Split("2015-08-01", arts, 20)
+	return testfeeds.Split("2015-08-01", arts, 20)
+}
+
+// BenchmarkGofeed parses the full-text feeds of a SaudiNewsNet development day (20 articles a
+// feed) with gofeed's default parser and with NewParser, side by side. One op is one feed.
+//
+//	go test -run '^$' -bench Gofeed -count 5 ./fetcher
+func BenchmarkGofeed(b *testing.B) {
+	feeds := devDayFeeds(b)
 	for _, bc := range []struct {
 		name string
 		new  func() *gofeed.Parser
@@ -258,15 +265,7 @@ func BenchmarkFetch(b *testing.B) {
 //
 //	go test -run '^$' -bench DecodeBody -count 5 ./fetcher
 func BenchmarkDecodeBody(b *testing.B) {
-	dir, ok := testfeeds.CorpusDir()
-	if !ok {
-		b.Skip("corpus not found beside the module")
-	}
-	arts, err := testfeeds.SaudiNewsNet(dir, "2015-08-01")
-	if err != nil {
-		b.Fatal(err)
-	}
-	feeds := testfeeds.Split("2015-08-01", arts, 20)
+	feeds := devDayFeeds(b)
 	i, size := 0, int64(0)
 	for b.Loop() {
 		body := feeds[i%len(feeds)].Body
