@@ -31,7 +31,7 @@ func BenchmarkCandidates1M(b *testing.B) {
 		a.cands = dd.idx.candidates(a.cands[:0], &a.fp, &a.sink)
 		counts = append(counts, len(a.cands))
 		for _, s := range a.cands {
-			f := measureWith(&a.fp, &dd.idx.slot(s).fp, 0, dd.df)
+			f := measure(&a.fp, &dd.idx.slot(s).fp, 0)
 			if _, ok := judge(&f); ok {
 				accepted++
 			}

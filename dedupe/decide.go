@@ -272,7 +272,7 @@ func (dd *Decider) near(a *analysis, dec *Decision) {
 		if dt > window || -dt > window {
 			continue
 		}
-		f := measureWith(&a.fp, &e.fp, time.Duration(dt)*time.Second, dd.df)
+		f := measure(&a.fp, &e.fp, time.Duration(dt)*time.Second)
 		f.sameOutlet = dd.idx.sameFeed(s, dec.feed)
 		if sim, ok := judge(&f); ok {
 			// A copy of an indexed article, or its start cut short, tells what that article

@@ -44,7 +44,7 @@ func pairFeatures(x, y *snnArticle, fx, fy *fingerprint) features {
 
 // pairFeaturesWith is pairFeatures with the words ranked by the table df.
 func pairFeaturesWith(x, y *snnArticle, fx, fy *fingerprint, df *docFreq) features {
-	f := measureWith(fx, fy, x.at.Sub(y.at), df)
+	f := measure(fx, fy, x.at.Sub(y.at))
 	f.sameOutlet = x.Source == y.Source
 	return f
 }

@@ -112,12 +112,7 @@ func (x *index) add(id, cluster, feed string, at time.Time, fp *fingerprint) uin
 // push appends a fingerprint to the slab and returns its slot, without entering its band keys
 // in the table: build must follow before the index is searched.
 func (x *index) push(id, cluster, feed string, at time.Time, fp *fingerprint) uint32 {
-	if x.n == len(x.chunks)*chunkEntries {
-		x.chunks = append(x.chunks, make([]item, chunkEntries))
-	}
-	s := uint32(x.n)
-	x.n++
-	x.live++
+	s := x.alloc()
 	e := x.slot(s)
 	*e = item{fp: *fp, at: at.Unix(), feed: x.feedOf(feed)}
 	var odd [2]string
@@ -135,6 +130,17 @@ func (x *index) push(id, cluster, feed string, at time.Time, fp *fingerprint) ui
 	if e.flags&(itemOddID|itemOddCluster) != 0 {
 		x.odd[s] = odd
 	}
+	return s
+}
+
+// alloc returns the next slot of the slab, a live one, growing the slab by a chunk when it is full.
+func (x *index) alloc() uint32 {
+	if x.n == len(x.chunks)*chunkEntries {
+		x.chunks = append(x.chunks, make([]item, chunkEntries))
+	}
+	s := uint32(x.n)
+	x.n++
+	x.live++
 	return s
 }
 
@@ -298,7 +304,7 @@ func (x *index) compact() {
 		id, cluster := old.ids(uint32(s))
 		nx.push(id, cluster, old.feeds[e.feed], time.Unix(e.at, 0), &e.fp)
 	}
-	nx.build(0)
+	nx.buildParallel()
 	*x = *nx
 }
 

@@ -306,15 +306,11 @@ func readSnapshot(r io.Reader, since time.Time, check func(tag []byte) error) (*
 				slots[i] = -1
 				continue
 			}
-			if x.n == len(x.chunks)*chunkEntries {
-				x.chunks = append(x.chunks, make([]item, chunkEntries))
-			}
-			slots[i] = int32(x.n)
+			s := x.alloc()
+			slots[i] = int32(s)
 			if ids, ok := odd[done+uint64(i)]; ok {
-				x.odd[uint32(x.n)] = ids
+				x.odd[s] = ids
 			}
-			x.n++
-			x.live++
 		}
 		if err := decodeRecords(x, b, slots[:k], uint64(len(x.feeds))); err != nil {
 			return fail("record %d: %v", done+uint64(err.rec), err.err)

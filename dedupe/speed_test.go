@@ -106,7 +106,7 @@ func TestRareComparisonsMatchReference(t *testing.T) {
 				if s != rs || top != rtop {
 					t.Fatalf("compareRare(%d, %d) = %d, %d; reference %d, %d", i, j, s, top, rs, rtop)
 				}
-				m, n, oa, ob := compareNames(p[0], p[1], df)
+				m, n, oa, ob := compareNames(p[0], p[1])
 				rm, rn, roa, rob := refCompareNames(p[0], p[1], df)
 				if m != rm || n != rn || oa != roa || ob != rob {
 					t.Fatalf("compareNames(%d, %d) = %d %d %d %d; reference %d %d %d %d", i, j, m, n, oa, ob, rm, rn, roa, rob)
@@ -146,15 +146,15 @@ func TestMeasureIsDeterministicAcrossEncoding(t *testing.T) {
 		if j >= len(picked) {
 			break
 		}
-		f := measureWith(&picked[i], &picked[j], time.Hour, df)
-		g := measureWith(&decoded[i], &decoded[j], time.Hour, df)
+		f := measure(&picked[i], &picked[j], time.Hour)
+		g := measure(&decoded[i], &decoded[j], time.Hour)
 		if f != g {
 			t.Fatalf("pair %d, %d: picked %v, decoded %v", i, j, f, g)
 		}
 	}
 }
 
-// refMeasure is measureWith as first written, with branches, and the rare-word features read
+// refMeasure is measure as first written, with branches, and the rare-word features read
 // through the table (refCompareRare, refCompareNames).
 func refMeasure(a, b *fingerprint, dt time.Duration, df *docFreq) features {
 	var f features
@@ -221,7 +221,7 @@ func refMeasure(a, b *fingerprint, dt time.Duration, df *docFreq) features {
 	return f
 }
 
-// measuredPart is what refMeasure computes of the features (a feature added to measureWith
+// measuredPart is what refMeasure computes of the features (a feature added to measure
 // later is not compared).
 type measuredPart struct {
 	jaccard, contained, prefix, firstL, lastL, lead, leadCoverS, hours float64
@@ -237,7 +237,7 @@ func partOf(f *features) measuredPart {
 }
 
 // TestMeasureMatchesReference measures pairs of development articles (each with the next 40,
-// about an hour of news, and the copies of the near-duplicate tests) with measureWith and with
+// about an hour of news, and the copies of the near-duplicate tests) with measure and with
 // the reference: the features must be equal, to the bit.
 func TestMeasureMatchesReference(t *testing.T) {
 	arts := loadDevCorpus(t)
@@ -264,9 +264,9 @@ func TestMeasureMatchesReference(t *testing.T) {
 	for i := range fps {
 		for j := i + 1; j < min(len(fps), i+40); j++ {
 			dt := time.Duration(j-i) * time.Minute
-			f, g := measureWith(&fps[i], &fps[j], dt, df), refMeasure(&fps[i], &fps[j], dt, df)
+			f, g := measure(&fps[i], &fps[j], dt), refMeasure(&fps[i], &fps[j], dt, df)
 			if partOf(&f) != partOf(&g) {
-				t.Fatalf("pair %d, %d: measureWith %v, reference %v", i, j, f, g)
+				t.Fatalf("pair %d, %d: measure %v, reference %v", i, j, f, g)
 			}
 			matched += b2i(g.matched > 0)
 		}
@@ -282,7 +282,7 @@ func firstWords(s string, n int) string {
 	return strings.Join(w[:min(n, len(w))], " ")
 }
 
-// TestMeasureMatchesReferenceRandom compares measureWith with the reference on random
+// TestMeasureMatchesReferenceRandom compares measure with the reference on random
 // fingerprints made to hit the edges of the bucket comparison: empty buckets on either side,
 // equal and unequal samples, positions on both sides of the prefix limit, and every length
 // ratio.
@@ -311,9 +311,9 @@ func TestMeasureMatchesReferenceRandom(t *testing.T) {
 			b.sig, b.pos = a.sig, a.pos
 			b.pos[r.IntN(sigSize)] = emptyPos
 		}
-		f, g := measureWith(&a, &b, 0, df), refMeasure(&a, &b, 0, df)
+		f, g := measure(&a, &b, 0), refMeasure(&a, &b, 0, df)
 		if partOf(&f) != partOf(&g) {
-			t.Fatalf("measureWith %v, reference %v\na %+v\nb %+v", f, g, a, b)
+			t.Fatalf("measure %v, reference %v\na %+v\nb %+v", f, g, a, b)
 		}
 	}
 	for range 100000 {

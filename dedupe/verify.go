@@ -1,6 +1,7 @@
 package dedupe
 
 import (
+	"encoding/binary"
 	"math/bits"
 	"time"
 )
@@ -50,15 +51,9 @@ type features struct {
 }
 
 // measure computes the features of the pair (a, b); dt is the time between them. It is
-// symmetric: measure(a, b, dt) and measure(b, a, -dt) are equal. Words are ranked by the
-// builtin document frequencies.
+// symmetric: measure(a, b, dt) and measure(b, a, -dt) are equal. The rare words are judged by the
+// document frequencies each fingerprint carries, those of the table its words were ranked by.
 func measure(a, b *fingerprint, dt time.Duration) features {
-	return measureWith(a, b, dt, builtinDocFreq())
-}
-
-// measureWith is measure with the words ranked by the table df, the one the fingerprints' rare
-// words were picked by.
-func measureWith(a, b *fingerprint, dt time.Duration, df *docFreq) features {
 	var f features
 	s, l := a, b
 	if shorter(b, a) {
@@ -103,8 +98,9 @@ func measureWith(a, b *fingerprint, dt time.Duration, df *docFreq) features {
 	f.titleS += f.titleShared
 	f.titleL += f.titleShared
 
-	f.rareShared, f.top = compareRare(s, l)
-	f.sharedMinDF, f.sharedNames, f.ownS, f.ownL = compareNames(s, l, df)
+	inL, inS := rareOverlap(s, l)
+	f.rareShared, f.top = rareCounts(inL, inS)
+	f.sharedMinDF, f.sharedNames, f.ownS, f.ownL = namesOf(s, l, inL, inS)
 	return f
 }
 
@@ -144,8 +140,8 @@ func compareBuckets(s, l *fingerprint, inPrefix int) (total, matched, prefixTota
 	k := uint64(255-min(max(inPrefix, 0), 255)) * ones8
 	var fullS, fullL, same, prefix uint64
 	for g := range sigSize / 8 {
-		ps := le64(s.pos[8*g:])
-		pl := le64(l.pos[8*g:])
+		ps := binary.LittleEndian.Uint64(s.pos[8*g:])
+		pl := binary.LittleEndian.Uint64(l.pos[8*g:])
 		// A byte is emptyPos (0xFF) when its low seven bits plus one reach its top bit and
 		// that bit is set.
 		fs := ^(ps & ((ps & low7) + ones8)) & high8
@@ -177,13 +173,6 @@ func compareBuckets(s, l *fingerprint, inPrefix int) (total, matched, prefixTota
 		first, last = min(first, p), max(last, p)
 	}
 	return total, matched, prefixTotal, prefixFound, first, last
-}
-
-// le64 reads eight bytes as a little-endian word: byte i is bits 8i to 8i+7.
-func le64(b []uint8) uint64 {
-	_ = b[7]
-	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
-		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
 }
 
 // sig64 reads the four signature values from o on as a word: value i is bits 16i to 16i+15.
@@ -236,7 +225,11 @@ func compareSamples(a, b []uint16, fullA, fullB bool) (both, onlyA, onlyB int) {
 // lists share, and top, how many of the 3 rarest words of one are in the other's list (the larger
 // of the two counts).
 func compareRare(a, b *fingerprint) (shared, top int) {
-	inB, inA := rareOverlap(a, b)
+	return rareCounts(rareOverlap(a, b))
+}
+
+// rareCounts is compareRare from the masks of rareOverlap.
+func rareCounts(inB, inA uint16) (shared, top int) {
 	const top3 = 1<<3 - 1
 	return bits.OnesCount16(inB), max(bits.OnesCount16(inB&top3), bits.OnesCount16(inA&top3))
 }
@@ -275,9 +268,15 @@ const ownDF = 8
 // full list, the list holds every word of its text, so a word of the other text ranked there and
 // missing from it is missing from the text. It returns the frequency of the rarest shared word
 // and how many names (words in at most ownDF articles) each text has that the other lacks. The
-// frequencies are those of df, which each fingerprint carries for its rare words (rareDF).
-func compareNames(a, b *fingerprint, df *docFreq) (sharedMinDF, sharedNames, ownA, ownB int) {
-	_ = df // the fingerprints carry the frequencies of the table their words were ranked by
+// frequencies are those each fingerprint carries for its rare words (rareDF), from the table
+// its words were ranked by.
+func compareNames(a, b *fingerprint) (sharedMinDF, sharedNames, ownA, ownB int) {
+	inB, inA := rareOverlap(a, b)
+	return namesOf(a, b, inB, inA)
+}
+
+// namesOf is compareNames from the masks of rareOverlap.
+func namesOf(a, b *fingerprint, inB, inA uint16) (sharedMinDF, sharedNames, ownA, ownB int) {
 	limit := func(f *fingerprint) uint64 {
 		if f.nRare < maxRare {
 			return ^uint64(0)
@@ -285,7 +284,6 @@ func compareNames(a, b *fingerprint, df *docFreq) (sharedMinDF, sharedNames, own
 		return rankedWord(f.rareDF[maxRare-1], f.rare[maxRare-1])
 	}
 	limA, limB := limit(a), limit(b)
-	inB, inA := rareOverlap(a, b)
 	sharedMinDF = 255
 	for i, r := range a.rareList() {
 		d := a.rareDF[i]
