@@ -60,17 +60,6 @@ type seenItem struct{ canonical, guid, hash string }
 // changed since.
 type seenFunc func(items []seenItem) (prior []*store.Prior, repeat []bool)
 
-// eachSeen is a seenFunc that looks up one item at a time with one.
-func eachSeen(one func(canonicalURL, guid, itemHash string) (*store.Prior, bool)) seenFunc {
-	return func(items []seenItem) ([]*store.Prior, []bool) {
-		prior, repeat := make([]*store.Prior, len(items)), make([]bool, len(items))
-		for i, it := range items {
-			prior[i], repeat[i] = one(it.canonical, it.guid, it.hash)
-		}
-		return prior, repeat
-	}
-}
-
 // assembleUnseen is assemble, skipping the items seen reports as repeats before any of their
 // text is processed: in the steady state nearly every item of a feed is a repeat, and it costs
 // no more than its link. It returns the entries and the number of items skipped. seen may be nil.

@@ -324,3 +324,14 @@ func TestBoilerplateCompiles(t *testing.T) {
 		}
 	}
 }
+
+// eachSeen is a seenFunc that looks up one item at a time with one.
+func eachSeen(one func(canonicalURL, guid, itemHash string) (*store.Prior, bool)) seenFunc {
+	return func(items []seenItem) ([]*store.Prior, []bool) {
+		prior, repeat := make([]*store.Prior, len(items)), make([]bool, len(items))
+		for i, it := range items {
+			prior[i], repeat[i] = one(it.canonical, it.guid, it.hash)
+		}
+		return prior, repeat
+	}
+}

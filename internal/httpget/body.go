@@ -19,21 +19,17 @@ var gzipMagic = []byte{0x1F, 0x8B}
 // are read: past that it stops, without inflating further, with an *http.MaxBytesError and the
 // bytes read so far.
 func ReadBody(r io.Reader, contentEncoding string, maxBody int64) ([]byte, error) {
-	return ReadBodySize(r, contentEncoding, maxBody, -1)
+	return ReadBodyInto(nil, r, contentEncoding, maxBody, -1)
 }
 
 // unknownSizeGuess is the first buffer of a body of unknown size: most feeds are larger, and a
 // buffer that starts small is copied at every doubling.
 const unknownSizeGuess = 32 << 10
 
-// ReadBodySize is ReadBody for a body of the given size on the wire (the Content-Length, or -1
-// when unknown): an uncompressed body of known size is read into one buffer, without a copy.
-func ReadBodySize(r io.Reader, contentEncoding string, maxBody, size int64) ([]byte, error) {
-	return ReadBodyInto(nil, r, contentEncoding, maxBody, size)
-}
-
-// ReadBodyInto is ReadBodySize reading into buf's array when it is large enough, so that a
-// caller can reuse one buffer for many bodies. The body returned may share buf's array.
+// ReadBodyInto is ReadBody for a body of the given size on the wire (the Content-Length, or -1
+// when unknown), read into buf's array when it is large enough, so that a caller can reuse one
+// buffer for many bodies: an uncompressed body of known size is read into one buffer, without a
+// copy. The body returned may share buf's array.
 func ReadBodyInto(buf []byte, r io.Reader, contentEncoding string, maxBody, size int64) ([]byte, error) {
 	// Compressed input is never meaningfully larger than its output; bound it too, so a stream
 	// of empty deflate blocks cannot run on until the deadline.

@@ -9,9 +9,9 @@ import (
 	"testing"
 )
 
-// TestReadBodySize: whatever size the caller announces, right, wrong or unknown, the whole body
+// TestReadBodyIntoSize: whatever size the caller announces, right, wrong or unknown, the whole body
 // is read, gzip is inflated, and the limit holds with the first maxBody bytes kept.
-func TestReadBodySize(t *testing.T) {
+func TestReadBodyIntoSize(t *testing.T) {
 	plain := []byte(strings.Repeat("<item>نص الخبر</item>\n", 5000)) // about 120 KB
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
@@ -38,7 +38,7 @@ func TestReadBodySize(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ReadBodySize(bytes.NewReader(tt.body), tt.encoding, tt.maxBody, tt.size)
+			got, err := ReadBodyInto(nil, bytes.NewReader(tt.body), tt.encoding, tt.maxBody, tt.size)
 			var tooLarge *http.MaxBytesError
 			if tt.wantErr != errors.As(err, &tooLarge) {
 				t.Fatalf("got error %v, want a MaxBytesError: %v", err, tt.wantErr)
